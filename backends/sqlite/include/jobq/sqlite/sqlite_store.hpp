@@ -1,0 +1,84 @@
+#pragma once
+// SqliteStore: the embedded backend — one database file, WAL, one writer at a time.
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "jobq/clock.hpp"
+#include "jobq/job_spec.hpp"
+#include "jobq/store.hpp"
+
+struct sqlite3;
+
+namespace jobq {
+
+/// When a commit is on disk. Both are crash-safe for the process; they differ on power loss.
+enum class SqliteDurability {
+    /// synchronous=FULL: a committed enqueue or outcome survives power loss (default).
+    full,
+    /// synchronous=NORMAL: survives a process crash; the last commits may be lost on power
+    /// loss or an OS crash. Several times faster for one-job-per-transaction workloads.
+    normal,
+};
+
+/// Settings of a SqliteStore.
+struct SqliteOptions {
+    SqliteDurability durability = SqliteDurability::full;
+    /// How long a statement waits for another process's write lock before failing.
+    std::chrono::milliseconds busy_timeout{5000};
+    /// Run migrate() in the constructor.
+    bool migrate = false;
+};
+
+/// Store on a SQLite database file. Thread-safe: one writer connection (serialised) and one
+/// reader connection, so inspections do not wait behind claims.
+class SqliteStore final : public Store {
+public:
+    /// Opens (creating if needed) the database at `path`. Throws Error(storage) on failure.
+    explicit SqliteStore(std::string path, SqliteOptions options = {});
+    ~SqliteStore() override;
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+
+    int migrate() override;
+    int schema_version() override;
+    std::vector<InsertResult> insert(std::span<const NewJob> jobs) override;
+    std::vector<Job> claim(const ClaimRequest& request) override;
+    std::vector<JobId> heartbeat(const HeartbeatRequest& request) override;
+    std::vector<bool> complete(std::span<const Outcome> outcomes) override;
+    std::optional<Job> get(JobId id) override;
+    JobPage list(const JobFilter& filter) override;
+    std::vector<QueueStats> stats(Timestamp now) override;
+    ChangeResult cancel(JobId id, Timestamp now) override;
+    ChangeResult retry(JobId id, Timestamp now) override;
+    ChangeResult remove(JobId id) override;
+    std::int64_t replay_discarded(const JobFilter& filter, Timestamp now) override;
+    std::vector<Job> expired_leases(Timestamp now, int limit) override;
+    std::int64_t promote_due(Timestamp now) override;
+    std::optional<Timestamp> next_run_at(std::span<const std::string> queues) override;
+    std::int64_t prune(const PruneRequest& request) override;
+    Notifier& notifier() override;
+
+    /// Transactional enqueue: inserts on the caller's own connection to the same database
+    /// file, inside whatever transaction the caller has open, so the job exists if and only
+    /// if the caller commits. Validates first (throws Error, writes nothing on bad input).
+    /// Idle in-process workers are woken at once and will see the job after the commit;
+    /// other processes see it at their next poll.
+    std::vector<InsertResult> enqueue_in(sqlite3* connection, std::span<const JobSpec> specs,
+                                         const Clock& clock = system_clock());
+    /// One-job form of enqueue_in.
+    InsertResult enqueue_in(sqlite3* connection, const JobSpec& spec,
+                            const Clock& clock = system_clock());
+
+    /// The path the store was opened with.
+    const std::string& path() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jobq

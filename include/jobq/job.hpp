@@ -1,0 +1,59 @@
+#pragma once
+// A job as stored: what was asked for, where it is in its lifecycle, and what happened to it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jobq/clock.hpp"
+#include "jobq/job_state.hpp"
+#include "jobq/retry_policy.hpp"
+
+namespace jobq {
+
+/// Identifier of a job, unique within a store.
+using JobId = std::int64_t;
+
+/// The record of one failed (or interrupted) attempt.
+struct AttemptError {
+    int attempt = 0;      ///< which attempt failed (1-based)
+    Timestamp at{};       ///< when it was recorded
+    std::string kind;     ///< "exception", "timeout", "lease_expired", "shutdown", "no_handler",
+                          ///< "retry", "discard", "cancel"
+    std::string message;  ///< the exception's what() or the signal's reason
+
+    friend bool operator==(const AttemptError&, const AttemptError&) = default;
+};
+
+/// A stored job.
+struct Job {
+    JobId id = 0;
+    std::string kind;
+    std::string queue;
+    std::string tenant;                  ///< empty when the job has no tenant
+    nlohmann::json payload;              ///< always a JSON object
+    int priority = 0;                    ///< 0 (most urgent) .. 9
+    JobState state = JobState::available;
+    int attempt = 0;                     ///< attempts started so far
+    int max_attempts = 0;
+    Timestamp created_at{};
+    Timestamp run_at{};                  ///< when it becomes (or became) runnable
+    std::optional<Timestamp> attempted_at;      ///< start of the latest attempt
+    std::optional<Timestamp> finished_at;       ///< when it reached a terminal state
+    std::optional<Timestamp> lease_expires_at;  ///< while running
+    std::string worker_id;                      ///< the worker of the latest attempt
+    std::optional<Duration> timeout;            ///< per-attempt limit
+    std::string unique_key;                     ///< effective unique key, empty when none
+    std::vector<std::string> tags;
+    std::vector<AttemptError> errors;           ///< one entry per failed attempt, oldest first
+    nlohmann::json result;                      ///< the handler's result; null when none
+    std::optional<RetryPolicy> retry_policy;    ///< the job's own policy, if it set one
+};
+
+/// JSON form of a job, as the CLI's --json prints it (timestamps as ISO 8601 UTC strings).
+nlohmann::json to_json(const Job& job);
+
+}  // namespace jobq

@@ -1,0 +1,37 @@
+#pragma once
+// NewJob: a validated job in the form a Store inserts, and its derivation from a JobSpec.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobq/clock.hpp"
+#include "jobq/job_spec.hpp"
+#include "jobq/job_state.hpp"
+
+namespace jobq {
+
+/// A validated job ready to insert; built by the core from a JobSpec.
+struct NewJob {
+    std::string kind;
+    std::string queue;
+    std::string tenant;
+    std::string payload;  ///< JSON object text
+    int priority = 0;
+    JobState state = JobState::available;  ///< available, or scheduled when run_at > created_at
+    Timestamp created_at{};
+    Timestamp run_at{};
+    int max_attempts = 1;
+    std::optional<Duration> timeout;
+    std::vector<std::string> tags;
+    std::string retry_policy;  ///< JSON text of the job's own policy, empty when none
+    std::string unique_key;    ///< effective key (tenant scope applied); empty: not unique
+    std::vector<JobState> unique_states;    ///< a job in one of these states blocks a duplicate
+    std::optional<Timestamp> unique_since;  ///< only jobs created at or after this block
+};
+
+/// Validates `spec` (throws Error naming the field) and resolves it against `now`: delay to
+/// run_at, initial state, tenant-scoped unique key, default unique states, serialised payload.
+NewJob to_new_job(const JobSpec& spec, Timestamp now);
+
+}  // namespace jobq

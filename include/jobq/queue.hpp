@@ -1,0 +1,82 @@
+#pragma once
+// Queue: the client side of jobq — enqueue, inspect, cancel, retry, replay. Every operation
+// has a blocking form and an awaitable form (async_*) that runs the store call off the
+// caller's executor and resumes on it.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "jobq/clock.hpp"
+#include "jobq/job.hpp"
+#include "jobq/job_spec.hpp"
+#include "jobq/store.hpp"
+
+namespace jobq {
+
+/// What enqueue did: the job's id, and whether a unique key coalesced it into an existing job.
+using EnqueueResult = InsertResult;
+
+/// Client of a Store. Cheap to create; holds a reference to the store, which must outlive it.
+class Queue {
+public:
+    explicit Queue(Store& store, const Clock& clock = system_clock());
+    ~Queue();
+    Queue(const Queue&) = delete;
+    Queue& operator=(const Queue&) = delete;
+
+    /// Validates and stores one job. Throws Error(invalid_argument) and writes nothing on bad
+    /// input.
+    EnqueueResult enqueue(const JobSpec& spec);
+    /// Validates every spec first, then stores all of them in one transaction.
+    std::vector<EnqueueResult> enqueue_many(std::span<const JobSpec> specs);
+    /// The job, or nullopt.
+    std::optional<Job> get(JobId id);
+    /// Jobs matching the filter, newest first, one page at a time.
+    JobPage list(const JobFilter& filter);
+    /// Cancels a job that has not finished. Throws not_found, or invalid_state when the job
+    /// already finished. A running job's handler is told through its lost lease.
+    Job cancel(JobId id);
+    /// Makes a job that is not running available now (one more attempt if it ran out).
+    /// Throws not_found, or invalid_state when the job is running.
+    Job retry(JobId id);
+    /// Deletes a job that is not running. Throws not_found or invalid_state.
+    void remove(JobId id);
+    /// Counts per queue and state, with the oldest runnable job's run_at.
+    std::vector<QueueStats> stats();
+    /// Discarded jobs (the dead-letter queue) matching the filter's queue/kind/tenant.
+    JobPage dead_letters(JobFilter filter = {});
+    /// Retries one discarded job. Throws not_found, or invalid_state when it is not discarded.
+    Job replay(JobId id);
+    /// Retries every discarded job matching the filter's queue/kind/tenant; returns how many.
+    std::int64_t replay_all(const JobFilter& filter = {});
+
+    boost::asio::awaitable<EnqueueResult> async_enqueue(JobSpec spec);
+    boost::asio::awaitable<std::vector<EnqueueResult>> async_enqueue_many(std::vector<JobSpec> specs);
+    boost::asio::awaitable<std::optional<Job>> async_get(JobId id);
+    boost::asio::awaitable<JobPage> async_list(JobFilter filter);
+    boost::asio::awaitable<Job> async_cancel(JobId id);
+    boost::asio::awaitable<Job> async_retry(JobId id);
+    boost::asio::awaitable<void> async_remove(JobId id);
+    boost::asio::awaitable<std::vector<QueueStats>> async_stats();
+    boost::asio::awaitable<JobPage> async_dead_letters(JobFilter filter = {});
+    boost::asio::awaitable<Job> async_replay(JobId id);
+    boost::asio::awaitable<std::int64_t> async_replay_all(JobFilter filter = {});
+
+    /// The store this queue writes to.
+    Store& store() noexcept { return store_; }
+
+private:
+    struct Pool;
+    Pool& pool();
+
+    Store& store_;
+    const Clock& clock_;
+    std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace jobq

@@ -1,0 +1,76 @@
+#pragma once
+// Scheduler: the maintenance services — rescuer (expired leases), promoter (due jobs become
+// available and their queues are woken), pruner (finished jobs past retention). Every pass is
+// fenced or idempotent in the store, so several schedulers in several processes are safe.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "jobq/clock.hpp"
+#include "jobq/retry_policy.hpp"
+
+namespace jobq {
+
+class Store;
+
+/// How long finished jobs are kept; unset keeps them forever.
+struct Retention {
+    std::optional<Duration> completed = std::chrono::hours{24};
+    std::optional<Duration> cancelled = std::chrono::hours{24};
+    std::optional<Duration> discarded = std::chrono::hours{24 * 7};
+};
+
+/// Settings of a Scheduler.
+struct SchedulerOptions {
+    Duration rescue_interval = std::chrono::seconds{5};
+    Duration promote_interval = std::chrono::seconds{1};
+    Duration prune_interval = std::chrono::minutes{1};
+    Retention retention;
+    /// Backoff for rescued jobs that set no policy of their own.
+    RetryPolicy retry = RetryPolicy{};
+    /// Time source; the system clock when null.
+    const Clock* clock = nullptr;
+};
+
+/// What one maintenance pass did.
+struct MaintenanceReport {
+    std::int64_t rescued = 0;    ///< expired leases returned to retryable
+    std::int64_t discarded = 0;  ///< expired leases with no attempts left
+    std::int64_t promoted = 0;
+    std::int64_t pruned = 0;
+};
+
+/// Runs the maintenance services on an executor. The Store must outlive it.
+class Scheduler {
+public:
+    Scheduler(boost::asio::any_io_executor executor, Store& store, SchedulerOptions options = {});
+    ~Scheduler();
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    /// Starts the periodic services. Returns at once.
+    void start();
+    /// Stops the services after the pass in progress. Returns at once.
+    void request_stop();
+    /// Stops and waits, on the scheduler's executor.
+    boost::asio::awaitable<void> async_stop();
+    /// Stops from a thread that does not run the executor; blocks until stopped.
+    void stop();
+
+    /// Runs every service once, now, on the calling thread (blocking store calls).
+    MaintenanceReport run_once();
+
+    /// Rescue alone: expired leases -> retryable at now + backoff, or discarded.
+    MaintenanceReport rescue_once();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace jobq

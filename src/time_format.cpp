@@ -1,0 +1,162 @@
+#include "jobq/time_format.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "jobq/error.hpp"
+
+namespace jobq {
+
+namespace {
+
+using namespace std::chrono;
+
+[[noreturn]] void bad(std::string_view field, std::string_view text, std::string_view expected) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("{}: cannot read '{}' ({})", field, text, expected), std::string(field));
+}
+
+// Reads exactly `n` digits at `pos`; false when they are not there.
+bool read_digits(std::string_view s, std::size_t& pos, std::size_t n, int& out) {
+    if (pos + n > s.size()) return false;
+    out = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const char c = s[pos + i];
+        if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+        out = out * 10 + (c - '0');
+    }
+    pos += n;
+    return true;
+}
+
+}  // namespace
+
+std::string format_timestamp(Timestamp t) {
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const hh_mm_ss<Duration> hms{t - day};
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(ymd.year()),
+                       static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                       hms.hours().count(), hms.minutes().count(), hms.seconds().count(),
+                       hms.subseconds().count());
+}
+
+Timestamp parse_timestamp(std::string_view text, std::string_view field) {
+    constexpr std::string_view expected = "expected ISO 8601 like 2026-11-23T10:56:00Z";
+    std::size_t pos = 0;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+    auto expect = [&](char c) {
+        if (pos >= text.size() || text[pos] != c) bad(field, text, expected);
+        ++pos;
+    };
+    if (!read_digits(text, pos, 4, y)) bad(field, text, expected);
+    expect('-');
+    if (!read_digits(text, pos, 2, mo)) bad(field, text, expected);
+    expect('-');
+    if (!read_digits(text, pos, 2, d)) bad(field, text, expected);
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) bad(field, text, "no such date");
+    Duration time_of_day{0};
+    Duration offset{0};
+    if (pos < text.size()) {
+        if (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ') bad(field, text, expected);
+        ++pos;
+        if (!read_digits(text, pos, 2, h)) bad(field, text, expected);
+        expect(':');
+        if (!read_digits(text, pos, 2, mi)) bad(field, text, expected);
+        if (pos < text.size() && text[pos] == ':') {
+            ++pos;
+            if (!read_digits(text, pos, 2, sec)) bad(field, text, expected);
+        }
+        if (h > 23 || mi > 59 || sec > 60) bad(field, text, "no such time of day");
+        time_of_day = hours{h} + minutes{mi} + seconds{sec};
+        if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+            ++pos;
+            Duration::rep frac = 0;
+            int digits = 0;
+            while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+                if (digits < 6) frac = frac * 10 + (text[pos] - '0'), ++digits;
+                ++pos;
+            }
+            if (digits == 0) bad(field, text, expected);
+            while (digits < 6) frac *= 10, ++digits;
+            time_of_day += Duration{frac};
+        }
+        if (pos >= text.size()) bad(field, text, "a time needs a zone: Z or an offset like +02:00");
+        if (text[pos] == 'Z' || text[pos] == 'z') {
+            ++pos;
+        } else if (text[pos] == '+' || text[pos] == '-') {
+            const int sign = text[pos] == '-' ? -1 : 1;
+            ++pos;
+            int oh = 0, om = 0;
+            if (!read_digits(text, pos, 2, oh)) bad(field, text, expected);
+            if (pos < text.size() && text[pos] == ':') ++pos;
+            if (!read_digits(text, pos, 2, om)) bad(field, text, expected);
+            offset = sign * (hours{oh} + minutes{om});
+        } else {
+            bad(field, text, expected);
+        }
+    }
+    if (pos != text.size()) bad(field, text, expected);
+    return Timestamp{sys_days{ymd}.time_since_epoch()} + time_of_day - offset;
+}
+
+Duration parse_duration(std::string_view text, std::string_view field) {
+    constexpr std::string_view expected = "expected a duration like 500ms, 90s, 10m, 1h30m, 2d";
+    if (text.empty()) bad(field, text, expected);
+    if (text.front() == '-') {
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("{}: must not be negative (got '{}')", field, text), std::string(field));
+    }
+    Duration total{0};
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        Duration::rep n = 0;
+        auto [end, ec] = std::from_chars(text.data() + pos, text.data() + text.size(), n);
+        if (ec != std::errc{} || end == text.data() + pos) bad(field, text, expected);
+        pos = static_cast<std::size_t>(end - text.data());
+        std::size_t unit_end = pos;
+        while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end]))) ++unit_end;
+        const std::string_view unit = text.substr(pos, unit_end - pos);
+        pos = unit_end;
+        if (unit == "us") total += microseconds{n};
+        else if (unit == "ms") total += milliseconds{n};
+        else if (unit == "s") total += seconds{n};
+        else if (unit == "m") total += minutes{n};
+        else if (unit == "h") total += hours{n};
+        else if (unit == "d") total += days{n};
+        else bad(field, text, unit.empty() ? "every number needs a unit: us, ms, s, m, h or d"
+                                           : "unknown unit; use us, ms, s, m, h or d");
+    }
+    return total;
+}
+
+std::string format_duration(Duration d) {
+    if (d < Duration::zero()) return "-" + format_duration(-d);
+    if (d == Duration::zero()) return "0s";
+    if (d < milliseconds{1}) return fmt::format("{}us", d.count());
+    if (d < seconds{1}) {
+        const auto ms = duration_cast<milliseconds>(d);
+        return ms == d ? fmt::format("{}ms", ms.count())
+                       : fmt::format("{:.3g}ms", static_cast<double>(d.count()) / 1000.0);
+    }
+    std::string out;
+    auto take = [&](auto unit, const char* suffix) {
+        const auto n = duration_cast<decltype(unit)>(d);
+        if (n.count() > 0) {
+            out += fmt::format("{}{}", n.count(), suffix);
+            d -= n;
+        }
+    };
+    take(days{1}, "d");
+    take(hours{1}, "h");
+    take(minutes{1}, "m");
+    take(seconds{1}, "s");
+    if (d > Duration::zero()) out += fmt::format("{}ms", duration_cast<milliseconds>(d).count());
+    return out;
+}
+
+}  // namespace jobq

@@ -1,0 +1,2 @@
+// Placeholder while the worker is written; replaced in the next commit.
+#include "jobq/worker.hpp"
