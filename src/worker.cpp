@@ -1,2 +1,626 @@
-// Placeholder while the worker is written; replaced in the next commit.
+// Worker: the producer (claims up to free capacity), the handler runs, the completer (batches
+// outcomes) and the heartbeat (batches lease renewals), all on one strand of the caller's
+// executor. Store calls run on a small pool of their own; plain-function handlers on another.
+
 #include "jobq/worker.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <random>
+#include <unordered_map>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "detail/attempt_outcome.hpp"
+#include "detail/blocking.hpp"
+#include "detail/run_control.hpp"
+#include "jobq/error.hpp"
+#include "jobq/notifier.hpp"
+#include "jobq/registry.hpp"
+#include "jobq/signals.hpp"
+#include "jobq/store.hpp"
+#include "jobq/time_format.hpp"
+
+namespace asio = boost::asio;
+
+namespace jobq {
+
+namespace {
+
+std::string default_worker_id() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::random_device rd;
+    return fmt::format("{}:{}:{:08x}", host[0] ? host : "host", getpid(), rd());
+}
+
+void validate(const WorkerOptions& o) {
+    auto bad = [](const char* field, const std::string& why) {
+        throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", field, why), field);
+    };
+    if (o.queues.empty()) bad("queues", "a worker needs at least one queue");
+    for (std::size_t i = 0; i < o.queues.size(); ++i) {
+        const QueueConfig& q = o.queues[i];
+        if (q.name.empty()) bad("queues", "a queue name must not be empty");
+        if (q.concurrency < 1) {
+            bad("queues", fmt::format("concurrency of queue '{}' must be at least 1 (got {})",
+                                      q.name, q.concurrency));
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (o.queues[j].name == q.name) bad("queues", fmt::format("queue '{}' is listed twice", q.name));
+        }
+    }
+    if (o.lease <= Duration::zero()) bad("lease", "must be positive");
+    if (o.poll_interval <= Duration::zero()) bad("poll_interval", "must be positive");
+    if (o.shutdown_grace < Duration::zero()) bad("shutdown_grace", "must not be negative");
+    if (o.complete_batch < 1) bad("complete_batch", "must be at least 1");
+    if (o.blocking_threads < 0) bad("blocking_threads", "must not be negative");
+}
+
+// Backoff between failed store calls: the store may be busy, restarting, or out of disk; the
+// worker keeps everything in memory and tries again.
+class StoreBackoff {
+public:
+    Duration next() {
+        delay_ = std::min(delay_ == Duration::zero() ? Duration{std::chrono::milliseconds{50}} : delay_ * 2,
+                          Duration{std::chrono::seconds{2}});
+        return delay_;
+    }
+    void reset() { delay_ = Duration::zero(); }
+
+private:
+    Duration delay_{};
+};
+
+std::string_view outcome_name(OutcomeKind k) {
+    switch (k) {
+        case OutcomeKind::complete: return "completed";
+        case OutcomeKind::retry: return "retry";
+        case OutcomeKind::snooze: return "snooze";
+        case OutcomeKind::discard: return "discard";
+        case OutcomeKind::cancel: return "cancel";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+struct Worker::Impl : std::enable_shared_from_this<Impl> {
+    enum class Phase { idle, running, stopping, stopped };
+
+    struct QueueState {
+        std::string name;
+        int concurrency = 0;
+        int running = 0;          // handlers running now
+        bool work_maybe = true;   // a claim may find something: woken, polled, or last claim full
+    };
+
+    struct RunningJob {
+        std::size_t queue = 0;
+        int attempt = 0;
+        std::shared_ptr<detail::RunControl> control;
+        std::shared_ptr<asio::cancellation_signal> signal;
+        bool handler_done = false;  // outcome decided, waiting to be written
+    };
+
+    struct ClaimResult {
+        std::vector<Job> jobs;
+        std::optional<Timestamp> next_due;
+        bool refreshed_due = false;
+    };
+
+    Impl(asio::any_io_executor ex, Store& s, Registry& r, WorkerOptions o)
+        : strand(asio::make_strand(std::move(ex))),
+          store(s),
+          registry(r),
+          options(std::move(o)),
+          clock(options.clock ? *options.clock : system_clock()),
+          wake_timer(strand),
+          heartbeat_timer(strand),
+          grace_timer(strand) {
+        if (options.id.empty()) options.id = default_worker_id();
+        for (const QueueConfig& q : options.queues) {
+            queues.push_back({q.name, q.concurrency});
+            queue_names.push_back(q.name);
+        }
+        if (!options.on_error) {
+            options.on_error = [id = options.id](const std::string& m) {
+                fmt::print(stderr, "jobq worker {}: {}\n", id, m);
+            };
+        }
+    }
+
+    ~Impl() {
+        subscription.reset();
+        if (handler_pool) handler_pool->join();
+        store_pool.join();
+    }
+
+    asio::strand<asio::any_io_executor> strand;
+    Store& store;
+    Registry& registry;
+    WorkerOptions options;
+    const Clock& clock;
+    asio::thread_pool store_pool{2};
+    std::unique_ptr<asio::thread_pool> handler_pool;
+
+    std::vector<QueueState> queues;
+    std::vector<std::string> queue_names;
+    std::unordered_map<JobId, RunningJob> running;
+    std::vector<Outcome> pending;
+    bool flushing = false;
+    bool producer_done = false;
+    int active_handlers = 0;
+    std::optional<Timestamp> next_due;   // earliest scheduled/retryable run_at we know of
+    Timestamp last_claim_at{};           // a claim at t already saw everything due by t
+    asio::steady_timer wake_timer;
+    asio::steady_timer heartbeat_timer;
+    asio::steady_timer grace_timer;
+    Subscription subscription;
+    std::vector<std::function<void()>> stop_waiters;
+
+    std::atomic<Phase> phase{Phase::idle};
+    std::atomic<std::int64_t> n_claimed{0}, n_completed{0}, n_retried{0}, n_snoozed{0},
+        n_discarded{0}, n_cancelled{0}, n_fenced_out{0}, n_running{0};
+
+    // ---- lifecycle ---------------------------------------------------------------------------
+
+    void start() {
+        Phase expected = Phase::idle;
+        if (!phase.compare_exchange_strong(expected, Phase::running)) {
+            throw Error(ErrorCode::invalid_state, "worker: start() may be called once", "worker");
+        }
+        std::weak_ptr<Impl> weak = weak_from_this();
+        subscription = store.notifier().subscribe([weak](std::string_view queue) {
+            if (auto self = weak.lock()) {
+                asio::post(self->strand, [self, q = std::string(queue)] { self->on_notify(q); });
+            }
+        });
+        auto self = shared_from_this();
+        asio::co_spawn(strand, produce(self), asio::detached);
+        asio::co_spawn(strand, heartbeat_loop(self), asio::detached);
+    }
+
+    void begin_stop() {
+        if (phase.load() != Phase::running) return;
+        phase = Phase::stopping;
+        subscription.reset();
+        wake_timer.cancel();
+        grace_timer.expires_after(options.shutdown_grace);
+        grace_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (!ec) self->cancel_handlers(CancelReason::shutdown);
+        });
+        maybe_finish_stop();
+    }
+
+    void maybe_finish_stop() {
+        if (phase.load() != Phase::stopping || !producer_done || active_handlers > 0 ||
+            !pending.empty() || flushing) {
+            return;
+        }
+        phase = Phase::stopped;
+        grace_timer.cancel();
+        heartbeat_timer.cancel();
+        for (auto& w : std::exchange(stop_waiters, {})) w();
+    }
+
+    // Runs `fn` on the strand once the worker has stopped (at once if it already has).
+    void when_stopped(std::function<void()> fn) {
+        if (phase.load() == Phase::stopped || phase.load() == Phase::idle) {
+            fn();
+        } else {
+            stop_waiters.push_back(std::move(fn));
+        }
+    }
+
+    void cancel_handlers(CancelReason reason) {
+        for (auto& [id, rj] : running) {
+            if (!rj.handler_done && rj.control->request_cancel(reason)) {
+                rj.signal->emit(asio::cancellation_type::terminal);
+            }
+        }
+    }
+
+    // ---- producer ----------------------------------------------------------------------------
+
+    void on_notify(const std::string& queue) {
+        bool poke = false;
+        for (QueueState& q : queues) {
+            if (queue.empty() || q.name == queue) {
+                q.work_maybe = true;
+                poke = poke || q.running < q.concurrency;
+            }
+        }
+        if (poke) wake_timer.cancel();
+    }
+
+    void wake_all() {
+        for (QueueState& q : queues) q.work_maybe = true;
+        wake_timer.cancel();
+    }
+
+    static asio::awaitable<void> produce(std::shared_ptr<Impl> self) { co_await self->produce_loop(); }
+
+    asio::awaitable<void> produce_loop() {
+        StoreBackoff backoff;
+        while (phase.load() == Phase::running) {
+            ClaimRequest request;
+            std::vector<std::size_t> asked;
+            for (std::size_t i = 0; i < queues.size(); ++i) {
+                QueueState& q = queues[i];
+                const int free = q.concurrency - q.running;
+                if (free > 0 && q.work_maybe) {
+                    request.queues.push_back({q.name, free});
+                    asked.push_back(i);
+                    q.work_maybe = false;  // a wake-up during the claim sets it again
+                }
+            }
+            if (request.queues.empty()) {
+                co_await idle_wait();
+                continue;
+            }
+            request.worker_id = options.id;
+            request.now = clock.now();
+            request.lease_expires_at = request.now + options.lease;
+            ClaimResult result;
+            bool failed = false;
+            try {
+                result = co_await detail::run_blocking(
+                    store_pool.get_executor(), [&store = store, request, names = queue_names] {
+                        ClaimResult r;
+                        r.jobs = store.claim(request);
+                        std::size_t wanted = 0;
+                        for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
+                        // Only when some queue ran dry is it worth learning when the next
+                        // scheduled job is due.
+                        if (r.jobs.size() < wanted) {
+                            r.next_due = store.next_run_at(names);
+                            r.refreshed_due = true;
+                        }
+                        return r;
+                    });
+                backoff.reset();
+            } catch (const std::exception& e) {
+                options.on_error(fmt::format("claim failed (will retry): {}", e.what()));
+                for (std::size_t i : asked) queues[i].work_maybe = true;
+                failed = true;
+            }
+            if (failed) {
+                co_await sleep(backoff.next());
+                continue;
+            }
+            last_claim_at = request.now;
+            if (result.refreshed_due) next_due = result.next_due;
+            std::vector<int> got(queues.size(), 0);
+            for (Job& job : result.jobs) {
+                const std::size_t qi = queue_index(job.queue);
+                ++got[qi];
+                start_job(std::move(job), qi);
+            }
+            for (std::size_t k = 0; k < asked.size(); ++k) {
+                if (got[asked[k]] >= request.queues[k].limit) queues[asked[k]].work_maybe = true;
+            }
+        }
+        producer_done = true;
+        maybe_finish_stop();
+    }
+
+    // Sleeps until a wake-up, the next due job, or the poll interval; never busy-waits.
+    asio::awaitable<void> idle_wait() {
+        const bool any_free = std::any_of(queues.begin(), queues.end(),
+                                          [](const QueueState& q) { return q.running < q.concurrency; });
+        Duration wait = options.poll_interval;
+        if (!any_free) {
+            wait = std::chrono::hours{24};  // only a finishing handler (or stop) can help
+        } else if (next_due && *next_due > last_claim_at) {
+            wait = std::clamp(*next_due - clock.now(), Duration::zero(), options.poll_interval);
+        }
+        wake_timer.expires_after(wait);
+        boost::system::error_code ec;
+        co_await wake_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec && any_free) {
+            // Poll tick or due time: look everywhere, other processes may have added work.
+            for (QueueState& q : queues) q.work_maybe = true;
+        }
+    }
+
+    asio::awaitable<void> sleep(Duration d) {
+        asio::steady_timer t(strand, d);
+        boost::system::error_code ec;
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+
+    std::size_t queue_index(const std::string& name) const {
+        for (std::size_t i = 0; i < queues.size(); ++i) {
+            if (queues[i].name == name) return i;
+        }
+        return 0;  // a store never returns a queue that was not asked for
+    }
+
+    // ---- running a job -----------------------------------------------------------------------
+
+    void start_job(Job job, std::size_t qi) {
+        ++queues[qi].running;
+        ++active_handlers;
+        ++n_claimed;
+        ++n_running;
+        auto control = std::make_shared<detail::RunControl>();
+        std::weak_ptr<Impl> weak = weak_from_this();
+        control->request_heartbeat = [weak] {
+            if (auto self = weak.lock()) {
+                asio::post(self->strand, [self] { self->heartbeat_timer.cancel(); });
+            }
+        };
+        auto signal = std::make_shared<asio::cancellation_signal>();
+        running[job.id] = RunningJob{qi, job.attempt, control, signal, false};
+        asio::co_spawn(strand, run_job(shared_from_this(), std::move(job), qi, control, signal),
+                       asio::detached);
+    }
+
+    asio::thread_pool& blocking_pool() {
+        if (!handler_pool) {
+            int n = options.blocking_threads;
+            if (n == 0) {
+                for (const QueueState& q : queues) n += q.concurrency;
+                n = std::min(n, 64);
+            }
+            handler_pool = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(n));
+        }
+        return *handler_pool;
+    }
+
+    static asio::awaitable<void> run_job(std::shared_ptr<Impl> self, Job job, std::size_t qi,
+                                         std::shared_ptr<detail::RunControl> control,
+                                         std::shared_ptr<asio::cancellation_signal> signal) {
+        using How = detail::AttemptEnd::How;
+        const Registry::Entry* entry = self->registry.find(job.kind);
+        detail::AttemptEnd end;
+        JobContext ctx(std::move(job), control);
+        if (!entry) {
+            end.how = How::failure;
+            end.error_kind = "no_handler";
+            end.message = fmt::format("no handler registered for kind {}", ctx.kind());
+        } else {
+            const std::optional<Duration> timeout =
+                ctx.job().timeout ? ctx.job().timeout : entry->options.timeout;
+            std::optional<asio::steady_timer> timer;
+            if (timeout) {
+                timer.emplace(self->strand, *timeout);
+                timer->async_wait([control, signal](boost::system::error_code ec) {
+                    if (!ec && control->request_cancel(CancelReason::timeout)) {
+                        signal->emit(asio::cancellation_type::terminal);
+                    }
+                });
+            }
+            try {
+                nlohmann::json result;
+                if (entry->async) {
+                    result = co_await asio::co_spawn(
+                        self->strand, entry->async(ctx),
+                        asio::bind_cancellation_slot(signal->slot(), asio::use_awaitable));
+                } else {
+                    result = co_await detail::run_blocking(self->blocking_pool().get_executor(),
+                                                           [entry, &ctx] { return entry->blocking(ctx); });
+                }
+                end.how = How::success;
+                end.result = std::move(result);
+            } catch (const RetryAfter& s) {
+                end = {How::retry_after, nullptr, "retry", s.what(), s.delay()};
+            } catch (const Snooze& s) {
+                end = {How::snooze, nullptr, "", "", s.delay()};
+            } catch (const Discard& s) {
+                end = {How::discard, nullptr, "discard", s.what(), {}};
+            } catch (const Cancel& s) {
+                end = {How::cancel, nullptr, "cancel", s.what(), {}};
+            } catch (const std::exception& e) {
+                end = self->classify_failure(ctx, e.what(), timeout);
+            } catch (...) {
+                end = self->classify_failure(ctx, "unknown exception", timeout);
+            }
+            if (timer) timer->cancel();
+        }
+        self->finish_attempt(ctx.job(), qi, end, entry);
+    }
+
+    // An exception after a cancellation request is that request's doing; say which.
+    detail::AttemptEnd classify_failure(const JobContext& ctx, std::string what,
+                                        const std::optional<Duration>& timeout) const {
+        using How = detail::AttemptEnd::How;
+        switch (ctx.cancel_reason()) {
+            case CancelReason::timeout:
+                return {How::failure, nullptr, "timeout",
+                        fmt::format("timed out after {}", format_duration(timeout.value_or(Duration{}))), {}};
+            case CancelReason::shutdown:
+                return {How::shutdown, nullptr, "shutdown",
+                        "worker stopped before the handler finished", {}};
+            case CancelReason::lease_lost:
+                return {How::failure, nullptr, "lease_lost",
+                        "the worker no longer held the job (cancelled or rescued)", {}};
+            case CancelReason::none: break;
+        }
+        return {How::failure, nullptr, "exception", std::move(what), {}};
+    }
+
+    void finish_attempt(const Job& job, std::size_t qi, const detail::AttemptEnd& end,
+                        const Registry::Entry* entry) {
+        const RetryPolicy* kind_policy = entry && entry->options.retry ? &*entry->options.retry : nullptr;
+        const RetryPolicy& policy = detail::effective_policy(job, kind_policy, options.retry);
+        Outcome outcome =
+            detail::decide_outcome(job, options.id, end, policy, clock.now(), detail::random_unit());
+        if (outcome.kind == OutcomeKind::retry || outcome.kind == OutcomeKind::snooze) {
+            // Our own retries are known here: wake up for them without asking the store.
+            if (!next_due || outcome.run_at < *next_due) next_due = outcome.run_at;
+        }
+        if (options.on_attempt) {
+            options.on_attempt({job.id, job.kind, job.attempt, std::string(outcome_name(outcome.kind)),
+                                outcome.error ? outcome.error->message : std::string{}});
+        }
+        if (auto it = running.find(job.id); it != running.end()) it->second.handler_done = true;
+        --queues[qi].running;
+        --active_handlers;
+        --n_running;
+        pending.push_back(std::move(outcome));
+        if (!flushing) {
+            flushing = true;
+            asio::co_spawn(strand, flush(shared_from_this()), asio::detached);
+        }
+        if (queues[qi].work_maybe && phase.load() == Phase::running) wake_timer.cancel();
+        maybe_finish_stop();
+    }
+
+    // ---- completer ---------------------------------------------------------------------------
+
+    static asio::awaitable<void> flush(std::shared_ptr<Impl> self) { co_await self->flush_loop(); }
+
+    asio::awaitable<void> flush_loop() {
+        StoreBackoff backoff;
+        while (!pending.empty()) {
+            const std::size_t n = std::min(pending.size(), static_cast<std::size_t>(options.complete_batch));
+            std::vector<Outcome> batch(std::make_move_iterator(pending.begin()),
+                                       std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(n)));
+            pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+            std::vector<bool> applied;
+            for (bool written = false; !written;) {
+                try {
+                    applied = co_await detail::run_blocking(
+                        store_pool.get_executor(), [&store = store, &batch] { return store.complete(batch); });
+                    backoff.reset();
+                    written = true;
+                } catch (const std::exception& e) {
+                    // The batch is one transaction: nothing of it was applied; keep it and retry.
+                    // Meanwhile the heartbeat keeps renewing these jobs' leases.
+                    options.on_error(fmt::format("recording {} outcomes failed (will retry): {}",
+                                                 batch.size(), e.what()));
+                }
+                if (!written) co_await sleep(backoff.next());
+            }
+            for (std::size_t i = 0; i < batch.size(); ++i) {
+                const Outcome& o = batch[i];
+                running.erase(o.id);
+                if (i >= applied.size() || !applied[i]) {
+                    ++n_fenced_out;
+                    continue;
+                }
+                switch (o.kind) {
+                    case OutcomeKind::complete: ++n_completed; break;
+                    case OutcomeKind::retry: ++n_retried; break;
+                    case OutcomeKind::snooze: ++n_snoozed; break;
+                    case OutcomeKind::discard: ++n_discarded; break;
+                    case OutcomeKind::cancel: ++n_cancelled; break;
+                }
+            }
+        }
+        flushing = false;
+        maybe_finish_stop();
+    }
+
+    // ---- heartbeat ---------------------------------------------------------------------------
+
+    static asio::awaitable<void> heartbeat_loop(std::shared_ptr<Impl> self) {
+        co_await self->heartbeat_loop_body();
+    }
+
+    asio::awaitable<void> heartbeat_loop_body() {
+        const Duration every = std::max(options.lease / 3, Duration{std::chrono::milliseconds{1}});
+        while (phase.load() != Phase::stopped) {
+            heartbeat_timer.expires_after(every);
+            boost::system::error_code ec;
+            co_await heartbeat_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            if (phase.load() == Phase::stopped) break;
+            if (running.empty()) continue;
+            HeartbeatRequest request;
+            request.worker_id = options.id;
+            request.jobs.reserve(running.size());
+            for (const auto& [id, rj] : running) request.jobs.push_back({id, rj.attempt});
+            request.lease_expires_at = clock.now() + options.lease;
+            std::vector<JobId> lost;
+            try {
+                lost = co_await detail::run_blocking(
+                    store_pool.get_executor(), [&store = store, request] { return store.heartbeat(request); });
+            } catch (const std::exception& e) {
+                options.on_error(fmt::format("heartbeat failed (will retry): {}", e.what()));
+                continue;
+            }
+            for (JobId id : lost) {
+                auto it = running.find(id);
+                if (it != running.end() && !it->second.handler_done &&
+                    it->second.control->request_cancel(CancelReason::lease_lost)) {
+                    it->second.signal->emit(asio::cancellation_type::terminal);
+                }
+            }
+        }
+    }
+};
+
+Worker::Worker(asio::any_io_executor executor, Store& store, Registry& registry, WorkerOptions options) {
+    validate(options);
+    impl_ = std::make_shared<Impl>(std::move(executor), store, registry, std::move(options));
+}
+
+Worker::~Worker() {
+    if (impl_ && impl_->phase.load() == Impl::Phase::running) request_stop();
+}
+
+void Worker::start() { impl_->start(); }
+
+void Worker::request_stop() {
+    asio::post(impl_->strand, [self = impl_] { self->begin_stop(); });
+}
+
+asio::awaitable<void> Worker::async_stop() {
+    auto self = impl_;
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [self](auto handler) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            asio::post(self->strand, [self, h] {
+                self->begin_stop();
+                self->when_stopped([h] {
+                    auto ex = asio::get_associated_executor(*h);
+                    asio::post(ex, [h] { std::move (*h)(); });
+                });
+            });
+        },
+        asio::use_awaitable);
+}
+
+void Worker::stop() {
+    auto done = std::make_shared<std::promise<void>>();
+    auto future = done->get_future();
+    asio::post(impl_->strand, [self = impl_, done] {
+        self->begin_stop();
+        self->when_stopped([done] { done->set_value(); });
+    });
+    future.wait();
+}
+
+bool Worker::running() const noexcept {
+    const auto p = impl_->phase.load();
+    return p == Impl::Phase::running || p == Impl::Phase::stopping;
+}
+
+void Worker::wake() {
+    asio::post(impl_->strand, [self = impl_] { self->wake_all(); });
+}
+
+const std::string& Worker::id() const noexcept { return impl_->options.id; }
+
+WorkerCounters Worker::counters() const {
+    const Impl& i = *impl_;
+    return {i.n_claimed.load(),   i.n_completed.load(), i.n_retried.load(), i.n_snoozed.load(),
+            i.n_discarded.load(), i.n_cancelled.load(), i.n_fenced_out.load(), i.n_running.load()};
+}
+
+}  // namespace jobq

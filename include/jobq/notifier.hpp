@@ -41,7 +41,7 @@ public:
     virtual ~Notifier() = default;
     /// Registers a callback for every queue's wake-ups.
     virtual Subscription subscribe(Callback cb) = 0;
-    /// Wakes subscribers of `queue`.
+    /// Wakes subscribers of `queue`; an empty name wakes every queue.
     virtual void notify(std::string_view queue) = 0;
 };
 

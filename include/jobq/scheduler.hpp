@@ -5,8 +5,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +37,8 @@ struct SchedulerOptions {
     RetryPolicy retry = RetryPolicy{};
     /// Time source; the system clock when null.
     const Clock* clock = nullptr;
+    /// Called when a store call fails (the pass is tried again next interval); default: stderr.
+    std::function<void(const std::string& message)> on_error;
 };
 
 /// What one maintenance pass did.

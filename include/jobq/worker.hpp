@@ -49,9 +49,9 @@ struct WorkerOptions {
     Duration poll_interval = std::chrono::seconds{1};
     /// On stop: how long running handlers may finish before they are cancelled.
     Duration shutdown_grace = std::chrono::seconds{15};
-    /// Outcomes are written when this many are waiting, or `complete_delay` after the first.
-    int complete_batch = 256;
-    Duration complete_delay = std::chrono::milliseconds{1};
+    /// Outcomes are written in batches of at most this many. A write starts as soon as none
+    /// is in flight; outcomes that arrive meanwhile wait and go together in the next one.
+    int complete_batch = 512;
     /// Threads for plain-function handlers; 0: the total concurrency, at most 64.
     int blocking_threads = 0;
     /// Backoff for kinds and jobs that set none.
@@ -60,6 +60,9 @@ struct WorkerOptions {
     const Clock* clock = nullptr;
     /// Called on the worker's executor after each attempt's outcome is decided.
     std::function<void(const AttemptReport&)> on_attempt;
+    /// Called when a store call fails (the worker backs off and tries again, losing nothing);
+    /// default: a line on stderr.
+    std::function<void(const std::string& message)> on_error;
 };
 
 /// Counters of a worker since it started.
