@@ -88,6 +88,7 @@ Job Queue::retry(JobId id) {
                     fmt::format("job {} is running; it can be retried once it has finished", id),
                     "id");
     }
+    if (r.changed) store_.notifier().notify(job.queue);
     return job;
 }
 
@@ -120,48 +121,50 @@ Job Queue::replay(JobId id) {
 }
 
 std::int64_t Queue::replay_all(const JobFilter& filter) {
-    return store_.replay_discarded(filter, clock_.now());
+    const std::int64_t n = store_.replay_discarded(filter, clock_.now());
+    if (n > 0) store_.notifier().notify(filter.queue);  // empty: every queue
+    return n;
 }
 
 // The awaitable forms run the blocking form on the queue's pool and resume on the caller's
-// executor.
+// executor. They are not coroutines themselves: each returns run_blocking's awaitable.
 boost::asio::awaitable<EnqueueResult> Queue::async_enqueue(JobSpec spec) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(),
-                                            [this, spec = std::move(spec)] { return enqueue(spec); });
+    return detail::run_blocking(pool().threads.get_executor(),
+                                [this, spec = std::move(spec)] { return enqueue(spec); });
 }
 boost::asio::awaitable<std::vector<EnqueueResult>> Queue::async_enqueue_many(std::vector<JobSpec> specs) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(),
-                                            [this, specs = std::move(specs)] { return enqueue_many(specs); });
+    return detail::run_blocking(pool().threads.get_executor(),
+                                [this, specs = std::move(specs)] { return enqueue_many(specs); });
 }
 boost::asio::awaitable<std::optional<Job>> Queue::async_get(JobId id) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(), [this, id] { return get(id); });
+    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return get(id); });
 }
 boost::asio::awaitable<JobPage> Queue::async_list(JobFilter filter) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(),
-                                            [this, filter = std::move(filter)] { return list(filter); });
+    return detail::run_blocking(pool().threads.get_executor(),
+                                [this, filter = std::move(filter)] { return list(filter); });
 }
 boost::asio::awaitable<Job> Queue::async_cancel(JobId id) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(), [this, id] { return cancel(id); });
+    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return cancel(id); });
 }
 boost::asio::awaitable<Job> Queue::async_retry(JobId id) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(), [this, id] { return retry(id); });
+    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return retry(id); });
 }
 boost::asio::awaitable<void> Queue::async_remove(JobId id) {
-    co_await detail::run_blocking(pool().threads.get_executor(), [this, id] { remove(id); });
+    return detail::run_blocking(pool().threads.get_executor(), [this, id] { remove(id); });
 }
 boost::asio::awaitable<std::vector<QueueStats>> Queue::async_stats() {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(), [this] { return stats(); });
+    return detail::run_blocking(pool().threads.get_executor(), [this] { return stats(); });
 }
 boost::asio::awaitable<JobPage> Queue::async_dead_letters(JobFilter filter) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(),
-                                            [this, filter = std::move(filter)] { return dead_letters(filter); });
+    return detail::run_blocking(pool().threads.get_executor(),
+                                [this, filter = std::move(filter)] { return dead_letters(filter); });
 }
 boost::asio::awaitable<Job> Queue::async_replay(JobId id) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(), [this, id] { return replay(id); });
+    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return replay(id); });
 }
 boost::asio::awaitable<std::int64_t> Queue::async_replay_all(JobFilter filter) {
-    co_return co_await detail::run_blocking(pool().threads.get_executor(),
-                                            [this, filter = std::move(filter)] { return replay_all(filter); });
+    return detail::run_blocking(pool().threads.get_executor(),
+                                [this, filter = std::move(filter)] { return replay_all(filter); });
 }
 
 }  // namespace jobq

@@ -175,8 +175,9 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
                                       const char* name, asio::steady_timer* timer) {
         // The first pass runs at once: a restarted process rescues what its predecessor left.
         while (!self->stopping) {
+            auto run_pass = [impl = self.get(), pass] { (impl->*pass)(); };
             try {
-                co_await detail::run_blocking(self->pool.get_executor(), [&] { (self.get()->*pass)(); });
+                co_await detail::run_blocking(self->pool.get_executor(), std::move(run_pass));
             } catch (const std::exception& e) {
                 self->options.on_error(fmt::format("{} pass failed (will retry): {}", name, e.what()));
             }

@@ -277,21 +277,21 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             request.lease_expires_at = request.now + options.lease;
             ClaimResult result;
             bool failed = false;
+            auto claim = [&store = store, &request, &names = queue_names] {
+                ClaimResult r;
+                r.jobs = store.claim(request);
+                std::size_t wanted = 0;
+                for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
+                // Only when some queue ran dry is it worth learning when the next scheduled
+                // job is due.
+                if (r.jobs.size() < wanted) {
+                    r.next_due = store.next_run_at(names);
+                    r.refreshed_due = true;
+                }
+                return r;
+            };
             try {
-                result = co_await detail::run_blocking(
-                    store_pool.get_executor(), [&store = store, request, names = queue_names] {
-                        ClaimResult r;
-                        r.jobs = store.claim(request);
-                        std::size_t wanted = 0;
-                        for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
-                        // Only when some queue ran dry is it worth learning when the next
-                        // scheduled job is due.
-                        if (r.jobs.size() < wanted) {
-                            r.next_due = store.next_run_at(names);
-                            r.refreshed_due = true;
-                        }
-                        return r;
-                    });
+                result = co_await detail::run_blocking(store_pool.get_executor(), std::move(claim));
                 backoff.reset();
             } catch (const std::exception& e) {
                 options.on_error(fmt::format("claim failed (will retry): {}", e.what()));
@@ -408,12 +408,13 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             try {
                 nlohmann::json result;
                 if (entry->async) {
+                    asio::awaitable<nlohmann::json> handler = entry->async(ctx);
                     result = co_await asio::co_spawn(
-                        self->strand, entry->async(ctx),
+                        self->strand, std::move(handler),
                         asio::bind_cancellation_slot(signal->slot(), asio::use_awaitable));
                 } else {
-                    result = co_await detail::run_blocking(self->blocking_pool().get_executor(),
-                                                           [entry, &ctx] { return entry->blocking(ctx); });
+                    auto call = [entry, &ctx] { return entry->blocking(ctx); };
+                    result = co_await detail::run_blocking(self->blocking_pool().get_executor(), std::move(call));
                 }
                 end.how = How::success;
                 end.result = std::move(result);
@@ -494,9 +495,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
             std::vector<bool> applied;
             for (bool written = false; !written;) {
+                auto write = [&store = store, &batch] { return store.complete(batch); };
                 try {
-                    applied = co_await detail::run_blocking(
-                        store_pool.get_executor(), [&store = store, &batch] { return store.complete(batch); });
+                    applied = co_await detail::run_blocking(store_pool.get_executor(), std::move(write));
                     backoff.reset();
                     written = true;
                 } catch (const std::exception& e) {
@@ -547,9 +548,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             for (const auto& [id, rj] : running) request.jobs.push_back({id, rj.attempt});
             request.lease_expires_at = clock.now() + options.lease;
             std::vector<JobId> lost;
+            auto renew = [&store = store, &request] { return store.heartbeat(request); };
             try {
-                lost = co_await detail::run_blocking(
-                    store_pool.get_executor(), [&store = store, request] { return store.heartbeat(request); });
+                lost = co_await detail::run_blocking(store_pool.get_executor(), std::move(renew));
             } catch (const std::exception& e) {
                 options.on_error(fmt::format("heartbeat failed (will retry): {}", e.what()));
                 continue;

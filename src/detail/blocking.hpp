@@ -2,9 +2,12 @@
 // run_blocking: runs a blocking call on a thread pool and resumes the awaiting coroutine on
 // its own executor with the result (or the exception). This is how the core keeps store calls
 // off the application's executor.
+//
+// It is a plain function returning the awaitable, not a coroutine, and callers pass a named
+// lambda (std::move'd), not a temporary: GCC 12 mishandles non-trivial temporaries inside a
+// co_await expression (it destroys a bitwise copy twice).
 
 #include <exception>
-#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -17,34 +20,44 @@
 namespace jobq::detail {
 
 template <class Executor, class F>
-auto run_blocking(Executor pool, F f) -> boost::asio::awaitable<std::invoke_result_t<F&>> {
+auto run_blocking(Executor pool, F f) {
     using R = std::invoke_result_t<F&>;
-    using Slot = std::conditional_t<std::is_void_v<R>, std::optional<bool>, std::optional<R>>;
-    auto initiate = [pool, f = std::move(f)](auto handler) mutable {
-        boost::asio::post(pool, [f = std::move(f), handler = std::move(handler)]() mutable {
-            std::exception_ptr error;
-            Slot value;
-            try {
-                if constexpr (std::is_void_v<R>) {
+    namespace asio = boost::asio;
+    if constexpr (std::is_void_v<R>) {
+        auto initiate = [pool, f = std::move(f)](auto handler) mutable {
+            asio::post(pool, [f = std::move(f), handler = std::move(handler)]() mutable {
+                std::exception_ptr error;
+                try {
                     f();
-                    value.emplace(true);
-                } else {
-                    value.emplace(f());
+                } catch (...) {
+                    error = std::current_exception();
                 }
-            } catch (...) {
-                error = std::current_exception();
-            }
-            auto ex = boost::asio::get_associated_executor(handler);
-            boost::asio::post(ex, [handler = std::move(handler), error,
-                                   value = std::move(value)]() mutable {
-                handler(error, std::move(value));
+                auto ex = asio::get_associated_executor(handler);
+                asio::post(ex, [handler = std::move(handler), error]() mutable { std::move(handler)(error); });
             });
-        });
-    };
-    Slot result = co_await boost::asio::async_initiate<decltype(boost::asio::use_awaitable),
-                                                       void(std::exception_ptr, Slot)>(
-        std::move(initiate), boost::asio::use_awaitable);
-    if constexpr (!std::is_void_v<R>) co_return std::move(*result);
+        };
+        return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr)>(
+            std::move(initiate), asio::use_awaitable);
+    } else {
+        static_assert(std::is_default_constructible_v<R>, "run_blocking needs a default-constructible result");
+        auto initiate = [pool, f = std::move(f)](auto handler) mutable {
+            asio::post(pool, [f = std::move(f), handler = std::move(handler)]() mutable {
+                std::exception_ptr error;
+                R value{};
+                try {
+                    value = f();
+                } catch (...) {
+                    error = std::current_exception();
+                }
+                auto ex = asio::get_associated_executor(handler);
+                asio::post(ex, [handler = std::move(handler), error, value = std::move(value)]() mutable {
+                    std::move(handler)(error, std::move(value));
+                });
+            });
+        };
+        return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, R)>(
+            std::move(initiate), asio::use_awaitable);
+    }
 }
 
 }  // namespace jobq::detail

@@ -1,0 +1,147 @@
+// The Scheduler's services on a real SQLite file: rescue of expired leases, promotion of due
+// jobs, pruning by retention; and that two schedulers never record one rescue twice.
+
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "harness.hpp"
+#include "jobq/error.hpp"
+
+using namespace std::chrono_literals;
+using jobq::test::Harness;
+using jobq::test::exact_policy;
+
+namespace {
+
+// Claims the job as a worker that then "dies": nothing renews its lease.
+jobq::Job claim_as_dead_worker(Harness& h, jobq::Duration lease) {
+    jobq::ClaimRequest request;
+    request.queues = {{"default", 1}};
+    request.worker_id = "dead-worker";
+    request.now = h.clock.now();
+    request.lease_expires_at = request.now + lease;
+    auto jobs = h.store.claim(request);
+    REQUIRE(jobs.size() == 1);
+    return jobs.front();
+}
+
+}  // namespace
+
+TEST_CASE("the rescuer returns a job whose lease expired to retryable with a lease_expired error") {
+    Harness h;
+    const auto id = h.queue.enqueue(jobq::JobSpec{"k"}.max_attempts(3)).id;
+    claim_as_dead_worker(h, 1s);
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store, {.retry = exact_policy(5s), .clock = &h.clock});
+    CHECK(scheduler.rescue_once().rescued == 0);  // the lease has not run out yet
+
+    h.clock.advance(2s);
+    const jobq::MaintenanceReport report = scheduler.rescue_once();
+    CHECK(report.rescued == 1);
+    CHECK(report.discarded == 0);
+    const jobq::Job job = *h.store.get(id);
+    CHECK(job.state == jobq::JobState::retryable);
+    CHECK(job.run_at == h.clock.now() + 5s);
+    CHECK_FALSE(job.lease_expires_at.has_value());
+    REQUIRE(job.errors.size() == 1);
+    CHECK(job.errors[0].kind == "lease_expired");
+    CHECK(job.errors[0].attempt == 1);
+    CHECK(job.errors[0].message.find("dead-worker") != std::string::npos);
+}
+
+TEST_CASE("an expired lease on a job with no attempts left discards it") {
+    Harness h;
+    const auto id = h.queue.enqueue(jobq::JobSpec{"k"}.max_attempts(1)).id;
+    claim_as_dead_worker(h, 1s);
+    h.clock.advance(2s);
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store, {.clock = &h.clock});
+    const jobq::MaintenanceReport report = scheduler.rescue_once();
+    CHECK(report.discarded == 1);
+    CHECK(h.store.get(id)->state == jobq::JobState::discarded);
+}
+
+TEST_CASE("a late answer from the worker that lost its lease changes nothing") {
+    Harness h;
+    const auto id = h.queue.enqueue(jobq::JobSpec{"k"}).id;
+    const jobq::Job claimed = claim_as_dead_worker(h, 1s);
+    h.clock.advance(2s);
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store, {.clock = &h.clock});
+    REQUIRE(scheduler.rescue_once().rescued == 1);
+
+    jobq::Outcome late;
+    late.id = id;
+    late.attempt = claimed.attempt;
+    late.worker_id = "dead-worker";
+    late.kind = jobq::OutcomeKind::complete;
+    late.at = h.clock.now();
+    const jobq::Outcome outcomes[] = {late};
+    CHECK(h.store.complete(outcomes) == std::vector<bool>{false});
+    CHECK(h.store.get(id)->state == jobq::JobState::retryable);
+}
+
+TEST_CASE("two schedulers rescuing the same expired lease record it once") {
+    Harness h;
+    const auto id = h.queue.enqueue(jobq::JobSpec{"k"}).id;
+    claim_as_dead_worker(h, 1s);
+    h.clock.advance(2s);
+    jobq::SqliteStore second((h.dir.path / "jobs.db").string());
+    jobq::Scheduler a(h.io.get_executor(), h.store, {.clock = &h.clock});
+    jobq::Scheduler b(h.io.get_executor(), second, {.clock = &h.clock});
+    std::int64_t rescued_a = 0, rescued_b = 0;
+    std::thread ta([&] { rescued_a = a.rescue_once().rescued; });
+    std::thread tb([&] { rescued_b = b.rescue_once().rescued; });
+    ta.join();
+    tb.join();
+    CHECK(rescued_a + rescued_b == 1);
+    CHECK(h.store.get(id)->errors.size() == 1);
+}
+
+TEST_CASE("the promoter makes due scheduled jobs available and leaves future ones") {
+    Harness h;
+    const auto due = h.queue.enqueue(jobq::JobSpec{"k"}.delay(10s)).id;
+    const auto later = h.queue.enqueue(jobq::JobSpec{"k"}.delay(1h)).id;
+    h.clock.advance(10s);
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store, {.clock = &h.clock});
+    CHECK(scheduler.run_once().promoted == 1);
+    CHECK(h.store.get(due)->state == jobq::JobState::available);
+    CHECK(h.store.get(later)->state == jobq::JobState::scheduled);
+}
+
+TEST_CASE("the pruner deletes finished jobs past their retention and keeps the rest") {
+    Harness h;
+    h.registry.add("ok", [](jobq::JobContext&) -> boost::asio::awaitable<void> { co_return; });
+    const auto old_job = h.queue.enqueue(jobq::JobSpec{"ok"}).id;
+    h.start();
+    h.wait_for_state(old_job, jobq::JobState::completed);
+    h.worker->stop();
+    h.clock.advance(2h);
+    const auto unfinished = h.queue.enqueue(jobq::JobSpec{"ok"}).id;
+
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store,
+                              {.retention = {.completed = 1h}, .clock = &h.clock});
+    CHECK(scheduler.run_once().pruned == 1);
+    CHECK_FALSE(h.store.get(old_job).has_value());
+    CHECK(h.store.get(unfinished).has_value());
+}
+
+TEST_CASE("a started scheduler rescues on its own and stops when asked") {
+    Harness h;
+    const auto id = h.queue.enqueue(jobq::JobSpec{"k"}).id;
+    claim_as_dead_worker(h, 1s);
+    h.clock.advance(2s);
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store,
+                              {.rescue_interval = 20ms, .clock = &h.clock});
+    scheduler.start();
+    h.wait_for_state(id, jobq::JobState::retryable);
+    scheduler.stop();
+}
+
+TEST_CASE("scheduler options are validated with the offending field named") {
+    Harness h;
+    try {
+        jobq::Scheduler s(h.io.get_executor(), h.store, {.rescue_interval = 0s});
+        FAIL("accepted a zero interval");
+    } catch (const jobq::Error& e) {
+        CHECK(e.field() == "rescue_interval");
+    }
+}
