@@ -1,0 +1,49 @@
+// Round trip through an installed jobq: open a SQLite store, migrate, enqueue, read back.
+// Exits 0 only when the job read back is the job enqueued.
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <string>
+
+#include <unistd.h>
+
+#include <jobq/job_spec.hpp>
+#include <jobq/queue.hpp>
+#include <jobq/sqlite/sqlite_store.hpp>
+
+namespace fs = std::filesystem;
+
+int main(int argc, char** argv) {
+    // The test passes a directory of its own; run by hand it falls back to the temp directory.
+    const fs::path dir = argc > 1 ? fs::path(argv[1]) : fs::temp_directory_path();
+    const fs::path db = dir / ("jobq-consumer-" + std::to_string(::getpid()) + ".db");
+    int status = 1;
+    try {
+        jobq::SqliteStore store{db.string()};
+        const int version = store.migrate();
+        jobq::Queue queue{store};
+        const nlohmann::json payload{{"to", "a@example.com"}, {"n", 42}};
+        const auto inserted = queue.enqueue(
+            jobq::JobSpec{"email.send", payload}.queue("mail").priority(3).max_attempts(8));
+        const auto job = queue.get(inserted.id);
+        if (!job) {
+            std::fprintf(stderr, "job %lld was enqueued but cannot be read back\n",
+                         static_cast<long long>(inserted.id));
+        } else if (job->kind != "email.send" || job->queue != "mail" || job->payload != payload ||
+                   job->priority != 3 || job->max_attempts != 8 ||
+                   job->state != jobq::JobState::available) {
+            std::fprintf(stderr, "job read back differs from the job enqueued: %s\n",
+                         to_json(*job).dump().c_str());
+        } else {
+            std::printf("jobq consumer: schema %d, job %lld round-tripped\n", version,
+                        static_cast<long long>(job->id));
+            status = 0;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "jobq consumer failed: %s\n", e.what());
+    }
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db.string() + suffix, ignored);
+    return status;
+}

@@ -1,0 +1,197 @@
+// JobSpec::validate: every rule of the API boundary, each rejected with the field at fault.
+
+#include <chrono>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "jobq/job_spec.hpp"
+#include "support.hpp"
+
+using namespace std::chrono_literals;
+using jobq::JobSpec;
+using jobq::JobState;
+using jobq::RetryPolicy;
+using jobq::test::check_invalid_argument;
+using jobq::test::rejection_of;
+
+namespace {
+JobSpec valid() {
+    return JobSpec{"email.send", {{"to", "a@example.com"}}};
+}
+}  // namespace
+
+TEST_SUITE_BEGIN("JobSpec::validate");
+
+TEST_CASE("a spec with a kind, an object payload and the defaults is valid") {
+    const JobSpec spec{"email.send"};
+    CHECK(spec.payload() == nlohmann::json::object());
+    CHECK(spec.queue() == "default");
+    CHECK(spec.priority() == 0);
+    CHECK(spec.max_attempts() == jobq::default_max_attempts);
+    CHECK(spec.unique_per_tenant());
+    CHECK_NOTHROW(spec.validate());
+}
+
+TEST_CASE("a spec that sets every option to a valid value is valid") {
+    JobSpec spec = valid();
+    spec.queue("mail")
+        .priority(9)
+        .delay(5s)
+        .max_attempts(1)
+        .retry_policy(RetryPolicy::linear(1s))
+        .timeout(30s)
+        .unique_key("welcome:42")
+        .unique_states({JobState::available})
+        .unique_window(1h)
+        .unique_per_tenant(false)
+        .tags({"a", "b"})
+        .tag("c")
+        .tenant("acme");
+    CHECK_NOTHROW(spec.validate());
+    CHECK(spec.tags() == std::vector<std::string>{"a", "b", "c"});
+}
+
+TEST_CASE("run_at and delay each replace the other") {
+    JobSpec spec = valid();
+    spec.delay(5s).run_at(jobq::test::reference_time());
+    CHECK_FALSE(spec.delay().has_value());
+    REQUIRE(spec.run_at().has_value());
+    spec.delay(7s);
+    CHECK_FALSE(spec.run_at().has_value());
+    CHECK(spec.delay() == jobq::Duration{7s});
+}
+
+TEST_CASE("an empty kind is rejected") {
+    check_invalid_argument([] { JobSpec{""}.validate(); }, "kind", {"kind", "empty"});
+}
+
+TEST_CASE("a kind containing a space is rejected, quoting the kind") {
+    check_invalid_argument([] { JobSpec{"email send"}.validate(); }, "kind",
+                           {"kind", "'email send'"});
+}
+
+TEST_CASE("a kind containing a control character is rejected") {
+    check_invalid_argument([] { JobSpec{"email\tsend"}.validate(); }, "kind", {"kind"});
+    check_invalid_argument([] { JobSpec{std::string("a\x7f", 2)}.validate(); }, "kind", {"kind"});
+}
+
+TEST_CASE("a kind of 255 characters is valid and one of 256 is rejected with its length") {
+    CHECK_NOTHROW(JobSpec{std::string(255, 'k')}.validate());
+    check_invalid_argument([] { JobSpec{std::string(256, 'k')}.validate(); }, "kind",
+                           {"kind", "255", "256"});
+}
+
+TEST_CASE("a payload that is not a JSON object is rejected, naming its type") {
+    check_invalid_argument(
+        [] {
+            JobSpec("k", nlohmann::json::array({1, 2})).validate();
+        },
+        "payload", {"payload", "array"});
+    check_invalid_argument([] { JobSpec("k", "text").validate(); }, "payload",
+                           {"payload", "string"});
+    check_invalid_argument([] { JobSpec("k", nullptr).validate(); }, "payload",
+                           {"payload", "null"});
+    check_invalid_argument([] { JobSpec("k", 42).validate(); }, "payload", {"payload", "number"});
+}
+
+TEST_CASE("an empty queue name or one with a space is rejected") {
+    check_invalid_argument([] { valid().queue("").validate(); }, "queue", {"queue", "empty"});
+    check_invalid_argument([] { valid().queue("my queue").validate(); }, "queue",
+                           {"queue", "'my queue'"});
+}
+
+TEST_CASE("priorities 0 and 9 are valid") {
+    CHECK_NOTHROW(valid().priority(0).validate());
+    CHECK_NOTHROW(valid().priority(9).validate());
+}
+
+TEST_CASE("a priority outside 0..9 is rejected with the value") {
+    check_invalid_argument([] { valid().priority(-1).validate(); }, "priority", {"priority", "-1"});
+    check_invalid_argument([] { valid().priority(10).validate(); }, "priority", {"priority", "10"});
+}
+
+TEST_CASE("a zero delay is valid") {
+    CHECK_NOTHROW(valid().delay(0s).validate());
+}
+
+TEST_CASE("a negative delay is rejected with the value") {
+    check_invalid_argument([] { valid().delay(-5s).validate(); }, "delay", {"delay", "-5s"});
+}
+
+TEST_CASE("max_attempts below 1 is rejected with the value") {
+    check_invalid_argument([] { valid().max_attempts(0).validate(); }, "max_attempts",
+                           {"max_attempts", "0"});
+    check_invalid_argument([] { valid().max_attempts(-3).validate(); }, "max_attempts",
+                           {"max_attempts", "-3"});
+}
+
+TEST_CASE("a built-in retry policy on a job is valid") {
+    CHECK_NOTHROW(valid().retry_policy(RetryPolicy::exponential(2s)).validate());
+    CHECK_NOTHROW(valid().retry_policy(RetryPolicy::constant(2s)).validate());
+}
+
+TEST_CASE("a custom retry policy on a job is rejected, since it cannot be stored") {
+    check_invalid_argument(
+        [] { valid().retry_policy(RetryPolicy::custom([](int) { return 1s; })).validate(); },
+        "retry_policy", {"retry_policy", "custom"});
+}
+
+TEST_CASE("a zero or negative timeout is rejected with the value") {
+    check_invalid_argument([] { valid().timeout(0s).validate(); }, "timeout", {"timeout", "0s"});
+    check_invalid_argument([] { valid().timeout(-2s).validate(); }, "timeout", {"timeout", "-2s"});
+}
+
+TEST_CASE("unique states without a unique key are rejected") {
+    check_invalid_argument([] { valid().unique_states({JobState::available}).validate(); },
+                           "unique_key", {"unique_key", "unique_states"});
+}
+
+TEST_CASE("a unique window without a unique key is rejected") {
+    check_invalid_argument([] { valid().unique_window(1h).validate(); }, "unique_key",
+                           {"unique_key", "unique_window"});
+}
+
+TEST_CASE("a zero or negative unique window is rejected") {
+    check_invalid_argument([] { valid().unique_key("k").unique_window(0s).validate(); },
+                           "unique_window", {"unique_window"});
+    check_invalid_argument([] { valid().unique_key("k").unique_window(-1s).validate(); },
+                           "unique_window", {"unique_window"});
+}
+
+TEST_CASE("a non-positive unique window is rejected with the value") {
+    check_invalid_argument([] { valid().unique_key("k").unique_window(-1s).validate(); },
+                           "unique_window", {"-1s"});
+}
+
+TEST_CASE("a unique key longer than 1024 characters is rejected") {
+    CHECK_NOTHROW(valid().unique_key(std::string(1024, 'u')).validate());
+    check_invalid_argument([] { valid().unique_key(std::string(1025, 'u')).validate(); },
+                           "unique_key", {"unique_key", "1024"});
+}
+
+TEST_CASE("an empty tag or one with a space is rejected, quoting the tag") {
+    check_invalid_argument([] { valid().tag("").validate(); }, "tags", {"tags", "empty"});
+    check_invalid_argument(
+        [] {
+            valid().tags({"ok", "not ok"}).validate();
+        },
+        "tags", {"tags", "'not ok'"});
+}
+
+TEST_CASE("an empty tenant means no tenant and is valid") {
+    CHECK_NOTHROW(valid().tenant("").validate());
+}
+
+TEST_CASE("a tenant with a space is rejected, quoting the tenant") {
+    check_invalid_argument([] { valid().tenant("big co").validate(); }, "tenant",
+                           {"tenant", "'big co'"});
+}
+
+TEST_CASE("the first bad field in declaration order is the one reported") {
+    const auto r = rejection_of([] { JobSpec("", nullptr).priority(99).validate(); });
+    REQUIRE(r.has_value());
+    CHECK(r->field == "kind");
+}
+
+TEST_SUITE_END();
