@@ -87,10 +87,16 @@ void JobSpec::validate() const {
         bad("unique_key", "must be set when unique_states or unique_window is given");
     }
     if (unique_window_ && *unique_window_ <= Duration::zero()) {
-        bad("unique_window", "must be positive");
+        bad("unique_window", fmt::format("must be positive (got {})", format_duration(*unique_window_)));
     }
     for (const std::string& t : tags_) check_name("tags", t);
-    if (!tenant_.empty()) check_name("tenant", tenant_);
+    if (!tenant_.empty()) {
+        check_name("tenant", tenant_);
+        // ':' separates the tenant from the key in the scoped unique key ("t:<tenant>:<key>").
+        if (tenant_.find(':') != std::string::npos) {
+            bad("tenant", fmt::format("must not contain ':' (got '{}')", tenant_));
+        }
+    }
 }
 
 }  // namespace jobq

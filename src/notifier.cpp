@@ -5,12 +5,14 @@
 namespace jobq {
 
 Subscription LocalNotifier::subscribe(Callback cb) {
-    std::lock_guard lock(mutex_);
-    const std::uint64_t id = next_id_++;
-    subscribers_.emplace(id, std::make_shared<const Callback>(std::move(cb)));
-    return Subscription([this, id] {
-        std::lock_guard lock(mutex_);
-        subscribers_.erase(id);
+    std::lock_guard lock(state_->mutex);
+    const std::uint64_t id = state_->next_id++;
+    state_->subscribers.emplace(id, std::make_shared<const Callback>(std::move(cb)));
+    return Subscription([weak = std::weak_ptr<State>(state_), id] {
+        if (auto state = weak.lock()) {
+            std::lock_guard lock(state->mutex);
+            state->subscribers.erase(id);
+        }
     });
 }
 
@@ -18,9 +20,9 @@ void LocalNotifier::notify(std::string_view queue) {
     // Copy out under the lock, call outside it: a callback may subscribe or unsubscribe.
     std::vector<std::shared_ptr<const Callback>> targets;
     {
-        std::lock_guard lock(mutex_);
-        targets.reserve(subscribers_.size());
-        for (const auto& [id, cb] : subscribers_) targets.push_back(cb);
+        std::lock_guard lock(state_->mutex);
+        targets.reserve(state_->subscribers.size());
+        for (const auto& [id, cb] : state_->subscribers) targets.push_back(cb);
     }
     for (const auto& cb : targets) (*cb)(queue);
 }

@@ -116,18 +116,24 @@ RetryPolicy RetryPolicy::from_json(const nlohmann::json& j) {
     auto number = [&](const char* key, const char* field) -> const nlohmann::json& {
         auto it = j.find(key);
         if (it == j.end() || !it->is_number()) bad(field, std::string("missing number '") + key + "'");
+        // Durations are whole microseconds; a float here would be cast with undefined overflow.
+        if (std::string_view(key).ends_with("_us") && !it->is_number_integer()) {
+            bad(field, std::string("'") + key + "' must be a whole number of microseconds");
+        }
         return *it;
     };
-    const auto shape = j.value("shape", std::string{});
+    const auto shape_it = j.find("shape");
+    if (shape_it == j.end() || !shape_it->is_string()) bad("shape", "missing string 'shape'");
+    const auto shape = shape_it->get<std::string>();
+    if (shape != "exponential" && shape != "linear" && shape != "constant") {
+        bad("shape", "unknown shape '" + shape + "' (expected exponential, linear or constant)");
+    }
     const Duration base{number("base_us", "base").get<Duration::rep>()};
     if (shape == "constant") return constant(base);
     const Duration cap{number("cap_us", "cap").get<Duration::rep>()};
     if (shape == "linear") return linear(base, cap);
-    if (shape == "exponential") {
-        return exponential(base, number("factor", "factor").get<double>(), cap,
-                           number("jitter", "jitter").get<double>());
-    }
-    bad("shape", "unknown shape '" + shape + "' (expected exponential, linear or constant)");
+    return exponential(base, number("factor", "factor").get<double>(), cap,
+                       number("jitter", "jitter").get<double>());
 }
 
 bool operator==(const RetryPolicy& a, const RetryPolicy& b) {

@@ -95,6 +95,7 @@ Timestamp parse_timestamp(std::string_view text, std::string_view field) {
             if (!read_digits(text, pos, 2, oh)) bad(field, text, expected);
             if (pos < text.size() && text[pos] == ':') ++pos;
             if (!read_digits(text, pos, 2, om)) bad(field, text, expected);
+            if (oh > 23 || om > 59) bad(field, text, "no such offset");
             offset = sign * (hours{oh} + minutes{om});
         } else {
             bad(field, text, expected);
@@ -107,7 +108,7 @@ Timestamp parse_timestamp(std::string_view text, std::string_view field) {
 Duration parse_duration(std::string_view text, std::string_view field) {
     constexpr std::string_view expected = "expected a duration like 500ms, 90s, 10m, 1h30m, 2d";
     if (text.empty()) bad(field, text, expected);
-    if (text.front() == '-') {
+    if (text.find('-') != std::string_view::npos) {
         throw Error(ErrorCode::invalid_argument,
                     fmt::format("{}: must not be negative (got '{}')", field, text), std::string(field));
     }
@@ -122,14 +123,19 @@ Duration parse_duration(std::string_view text, std::string_view field) {
         while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end]))) ++unit_end;
         const std::string_view unit = text.substr(pos, unit_end - pos);
         pos = unit_end;
-        if (unit == "us") total += microseconds{n};
-        else if (unit == "ms") total += milliseconds{n};
-        else if (unit == "s") total += seconds{n};
-        else if (unit == "m") total += minutes{n};
-        else if (unit == "h") total += hours{n};
-        else if (unit == "d") total += days{n};
+        Duration::rep unit_us = 0;
+        if (unit == "us") unit_us = 1;
+        else if (unit == "ms") unit_us = 1'000;
+        else if (unit == "s") unit_us = 1'000'000;
+        else if (unit == "m") unit_us = 60'000'000;
+        else if (unit == "h") unit_us = 3'600'000'000;
+        else if (unit == "d") unit_us = 86'400'000'000;
         else bad(field, text, unit.empty() ? "every number needs a unit: us, ms, s, m, h or d"
                                            : "unknown unit; use us, ms, s, m, h or d");
+        // Checked before multiplying: signed overflow would be undefined behaviour.
+        const Duration::rep max = Duration::max().count();
+        if (n > max / unit_us || total.count() > max - n * unit_us) bad(field, text, "too long");
+        total += Duration{n * unit_us};
     }
     return total;
 }
@@ -155,7 +161,8 @@ std::string format_duration(Duration d) {
     take(hours{1}, "h");
     take(minutes{1}, "m");
     take(seconds{1}, "s");
-    if (d > Duration::zero()) out += fmt::format("{}ms", duration_cast<milliseconds>(d).count());
+    take(milliseconds{1}, "ms");
+    take(microseconds{1}, "us");
     return out;
 }
 

@@ -52,9 +52,13 @@ public:
     void notify(std::string_view queue) override;
 
 private:
-    std::mutex mutex_;
-    std::uint64_t next_id_ = 0;
-    std::unordered_map<std::uint64_t, std::shared_ptr<const Callback>> subscribers_;
+    // Shared with the subscriptions (weakly), so one that outlives the notifier is harmless.
+    struct State {
+        std::mutex mutex;
+        std::uint64_t next_id = 0;
+        std::unordered_map<std::uint64_t, std::shared_ptr<const Callback>> subscribers;
+    };
+    std::shared_ptr<State> state_ = std::make_shared<State>();
 };
 
 }  // namespace jobq

@@ -42,7 +42,7 @@ public:
     Duration cap() const noexcept { return cap_; }
     double jitter() const noexcept { return jitter_; }
 
-    /// Serialised form, e.g. {"shape":"exponential","base_ms":1000,...}. Throws for custom.
+    /// Serialised form, e.g. {"shape":"exponential","base_us":1000000,...}. Throws for custom.
     nlohmann::json to_json() const;
     /// Parses the serialised form; throws Error(invalid_argument) naming the bad field.
     static RetryPolicy from_json(const nlohmann::json& j);
