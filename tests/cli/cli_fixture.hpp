@@ -1,0 +1,63 @@
+#pragma once
+// A fresh directory and database per test case, the real `jobq` binary to run against it,
+// and direct store access for what only a worker could do (claim, discard, complete).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jobq/job.hpp"
+#include "jobq/store.hpp"
+#include "process.hpp"
+
+namespace jobq::test {
+
+/// Path of the jobq binary under test (set by CMake).
+std::string jobq_binary();
+
+class CliFixture {
+  public:
+    CliFixture();
+    ~CliFixture();
+    CliFixture(const CliFixture&) = delete;
+    CliFixture& operator=(const CliFixture&) = delete;
+
+    /// Runs `jobq --db <this case's database> ARGS...`.
+    ProcessResult jobq(const std::vector<std::string>& args);
+    /// Runs `jobq ARGS...` as given, in the case's directory, with JOBQ_DATABASE_URL unset
+    /// unless `env` sets it.
+    ProcessResult jobq_raw(const std::vector<std::string>& args, ProcessOptions options = {});
+
+    /// Runs `jobq --json ARGS...`, requires exit code 0 and returns the parsed output.
+    nlohmann::json json(const std::vector<std::string>& args);
+    /// Migrates the case's database through the CLI.
+    void migrate();
+    /// Enqueues through the CLI and returns the job's id.
+    JobId enqueue(const std::vector<std::string>& args);
+    /// `show --json ID`.
+    nlohmann::json show(JobId id);
+
+    /// Number of jobs in the database, read through the store rather than the CLI.
+    std::size_t count_jobs();
+    /// Claims the available jobs of `queue` as a worker would and ends each attempt with
+    /// `kind` (discard and retry record `message` as the error; complete stores `result`).
+    std::vector<JobId> finish_attempts(const std::string& queue, OutcomeKind kind,
+                                       const std::string& message = "bad input",
+                                       const std::string& result = "");
+    /// Claims the available jobs of `queue` and leaves them running.
+    std::vector<JobId> claim(const std::string& queue);
+
+    const std::filesystem::path& dir() const { return dir_; }
+    const std::filesystem::path& db() const { return db_; }
+
+  private:
+    std::filesystem::path dir_;
+    std::filesystem::path db_;
+};
+
+/// True when `text` has exactly one line (ends with the only newline).
+bool is_one_line(const std::string& text);
+
+}  // namespace jobq::test

@@ -1,0 +1,68 @@
+#pragma once
+// Command-line parsing for the jobq tool: long options ("--queue Q", "--queue=Q", flags),
+// positional arguments, and typed readers for their values. Every mistake is a UsageError,
+// which the tool reports with exit code 2 before it touches the database.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jobq/job.hpp"
+
+namespace jobq::cli {
+
+/// Bad usage: unknown command or option, missing or malformed argument.
+class UsageError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+/// One option a command accepts.
+struct OptionSpec {
+    std::string_view name;        ///< "--queue"
+    std::string_view value_name;  ///< "Q"; empty for a flag
+    std::string_view help;        ///< one line for --help
+    bool repeatable = false;      ///< may be given more than once (values accumulate)
+
+    bool takes_value() const noexcept { return !value_name.empty(); }
+};
+
+/// Options and positional arguments as given, checked against the specs.
+class ParsedArgs {
+  public:
+    /// Positional arguments in order.
+    const std::vector<std::string>& positionals() const noexcept { return positionals_; }
+    /// Whether the option (flag or valued) was given.
+    bool has(std::string_view option) const;
+    /// The option's value, or nullopt when it was not given.
+    std::optional<std::string> value(std::string_view option) const;
+    /// Every value of a repeatable option, in order.
+    std::vector<std::string> values(std::string_view option) const;
+
+  private:
+    friend ParsedArgs parse_args(std::span<const std::string>, std::span<const OptionSpec>);
+    std::vector<std::string> positionals_;
+    std::map<std::string, std::vector<std::string>, std::less<>> options_;
+};
+
+/// Parses `args` against `specs`. "--" ends the options; everything after it is positional.
+/// An option's value is the next argument even when it starts with '-' ("--in -5m" reaches
+/// the duration check). Throws UsageError for an unknown option, a missing value, a value
+/// given to a flag, or a non-repeatable valued option given twice.
+ParsedArgs parse_args(std::span<const std::string> args, std::span<const OptionSpec> specs);
+
+/// Reads a whole decimal integer; throws UsageError "WHAT: expected an integer (got 'x')".
+std::int64_t parse_integer(std::string_view text, std::string_view what);
+/// Reads an int (as parse_integer, within int's range).
+int parse_int(std::string_view text, std::string_view what);
+/// Reads an integer of at least 1.
+int parse_positive_int(std::string_view text, std::string_view what);
+/// Reads a job id (a positive integer).
+JobId parse_job_id(std::string_view text, std::string_view what = "ID");
+
+}  // namespace jobq::cli

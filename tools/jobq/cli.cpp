@@ -1,0 +1,164 @@
+#include "cli.hpp"
+
+#include <algorithm>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "args.hpp"
+#include "commands.hpp"
+#include "common/open_store.hpp"
+#include "context.hpp"
+#include "help.hpp"
+#include "jobq/error.hpp"
+
+#ifndef JOBQ_CLI_VERSION
+#define JOBQ_CLI_VERSION "unknown"
+#endif
+
+namespace jobq::cli {
+
+namespace {
+
+// The error line must stay one line even when a database message spans several.
+void print_error(std::ostream& err, std::string_view message) {
+    std::string line(message);
+    std::replace_if(
+        line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    err << "jobq: error: " << line << '\n';
+}
+
+bool asks_for_help(std::span<const std::string> args) {
+    for (const std::string& a : args) {
+        if (a == "--") return false;
+        if (a == "--help" || a == "-h") return true;
+    }
+    return false;
+}
+
+const OptionSpec* find_global(std::string_view name) {
+    const auto globals = global_options();
+    const auto it = std::find_if(globals.begin(), globals.end(),
+                                 [&](const OptionSpec& o) { return o.name == name; });
+    return it == globals.end() ? nullptr : &*it;
+}
+
+// `jobq help [COMMAND...]`.
+int run_help(std::span<const std::string> words, std::ostream& out) {
+    if (words.empty()) {
+        print_usage(out);
+        return exit_ok;
+    }
+    std::size_t consumed = 0;
+    const Command* command = find_command(words, consumed);
+    if (command == nullptr || consumed != words.size()) {
+        throw UsageError(fmt::format("no help for unknown command '{}'", fmt::join(words, " ")));
+    }
+    print_command_help(out, *command);
+    return exit_ok;
+}
+
+void check_positionals(const Command& command, const ParsedArgs& parsed) {
+    const auto& given = parsed.positionals();
+    std::size_t required = 0;
+    for (const Positional& p : command.positionals) required += p.required ? 1 : 0;
+    if (given.size() < required) {
+        throw UsageError(
+            fmt::format("missing argument {}", command.positionals[given.size()].name));
+    }
+    if (given.size() > command.positionals.size()) {
+        throw UsageError(
+            fmt::format("unexpected argument '{}'", given[command.positionals.size()]));
+    }
+}
+
+int dispatch(std::span<const std::string> args, std::ostream& out, const Command*& command) {
+    // Global options may come before the command name; they are kept and parsed again with
+    // the command's own options, so they are equally welcome after it.
+    std::vector<std::string> leading;
+    std::size_t i = 0;
+    for (; i < args.size() && args[i].starts_with("-") && args[i] != "-"; ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--version") {
+            out << "jobq " << JOBQ_CLI_VERSION << '\n';
+            return exit_ok;
+        }
+        if (arg == "--help" || arg == "-h") {
+            print_usage(out);
+            return exit_ok;
+        }
+        const std::string name = arg.substr(0, arg.find('='));
+        const OptionSpec* spec = find_global(name);
+        if (spec == nullptr) throw UsageError(fmt::format("unknown option '{}'", name));
+        leading.push_back(arg);
+        if (spec->takes_value() && name.size() == arg.size()) {
+            if (i + 1 == args.size()) {
+                throw UsageError(
+                    fmt::format("option {} needs a value ({})", spec->name, spec->value_name));
+            }
+            leading.push_back(args[++i]);
+        }
+    }
+    const std::span<const std::string> words = args.subspan(i);
+    if (words.empty()) throw UsageError("no command given");
+    if (words.front() == "help") return run_help(words.subspan(1), out);
+
+    std::size_t consumed = 0;
+    command = find_command(words, consumed);
+    if (command == nullptr) {
+        throw UsageError(fmt::format("unknown command '{}'", words.front()));
+    }
+    const std::span<const std::string> rest = words.subspan(consumed);
+    if (asks_for_help(rest)) {
+        print_command_help(out, *command);
+        return exit_ok;
+    }
+
+    std::vector<std::string> all_args = leading;
+    all_args.insert(all_args.end(), rest.begin(), rest.end());
+    std::vector<OptionSpec> specs = command->options;
+    const auto globals = global_options();
+    specs.insert(specs.end(), globals.begin(), globals.end());
+    const ParsedArgs parsed = parse_args(all_args, specs);
+    check_positionals(*command, parsed);
+
+    Context ctx(
+        tools::parse_store_url(parsed.value("--db").value_or(tools::default_database_url())),
+        parsed.has("--json"), out);
+    return command->run(ctx, parsed);
+}
+
+}  // namespace
+
+int run(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+    const Command* command = nullptr;
+    try {
+        return dispatch(args, out, command);
+    } catch (const UsageError& e) {
+        const std::string help =
+            command ? fmt::format("jobq {} --help", command->name) : "jobq --help";
+        print_error(err, fmt::format("{} (see '{}')", e.what(), help));
+        return exit_usage;
+    } catch (const Error& e) {
+        switch (e.code()) {
+            case ErrorCode::invalid_argument:
+                print_error(err, e.what());
+                return exit_usage;
+            case ErrorCode::storage:
+                print_error(err, fmt::format("storage: {}", e.what()));
+                return exit_failure;
+            default:
+                print_error(err, e.what());
+                return exit_failure;
+        }
+    } catch (const nlohmann::json::exception& e) {
+        print_error(err, fmt::format("JSON: {}", e.what()));
+        return exit_failure;
+    } catch (const std::exception& e) {
+        print_error(err, e.what());
+        return exit_failure;
+    }
+}
+
+}  // namespace jobq::cli

@@ -1,0 +1,43 @@
+#include "commands.hpp"
+
+#include <algorithm>
+#include <string>
+
+namespace jobq::cli {
+
+std::span<const Command> all_commands() {
+    static const std::vector<Command> commands{
+        migrate_command(),    enqueue_command(), show_command(),   list_command(),
+        cancel_command(),     retry_command(),   delete_command(), dlq_command(),
+        dlq_replay_command(), stats_command(),
+    };
+    return commands;
+}
+
+const Command* find_command(std::span<const std::string> words, std::size_t& consumed) {
+    const Command* best = nullptr;
+    consumed = 0;
+    // Longest match wins, so "dlq replay" is not mistaken for "dlq" with an argument.
+    for (const Command& c : all_commands()) {
+        std::size_t n = 0;
+        std::string_view rest = c.name;
+        bool match = true;
+        while (!rest.empty()) {
+            const std::size_t space = rest.find(' ');
+            const std::string_view word = rest.substr(0, space);
+            if (n >= words.size() || words[n] != word) {
+                match = false;
+                break;
+            }
+            ++n;
+            rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
+        }
+        if (match && n > consumed) {
+            best = &c;
+            consumed = n;
+        }
+    }
+    return best;
+}
+
+}  // namespace jobq::cli
