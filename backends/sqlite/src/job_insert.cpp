@@ -1,0 +1,67 @@
+#include "job_insert.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "job_row.hpp"
+
+namespace jobq::sqlite_detail {
+
+namespace {
+
+// Returns the id of a job that blocks `job` as a duplicate, or 0.
+JobId find_duplicate(Statement& find, const NewJob& job) {
+    const std::string states = encode_states(job.unique_states);
+    find.bind(1, std::string_view{job.unique_key});
+    find.bind(2, job.unique_since ? job.unique_since->time_since_epoch().count()
+                                  : std::numeric_limits<std::int64_t>::min());
+    find.bind(3, std::string_view{states});
+    const JobId id = find.step() ? find.int64(0) : 0;
+    find.reset();
+    return id;
+}
+
+}  // namespace
+
+std::vector<InsertResult> insert_jobs(sqlite3* db, Statement& find_unique, Statement& insert,
+                                      std::span<const NewJob> jobs,
+                                      std::vector<std::string_view>& queues) {
+    std::vector<InsertResult> results;
+    results.reserve(jobs.size());
+    for (const NewJob& job : jobs) {
+        if (!job.unique_key.empty()) {
+            if (const JobId existing = find_duplicate(find_unique, job); existing != 0) {
+                results.push_back({existing, true});
+                continue;
+            }
+        }
+        const std::string tags = encode_strings(job.tags);
+        insert.bind(1, std::string_view{job.kind});
+        insert.bind(2, std::string_view{job.queue});
+        insert.bind_text_or_null(3, job.tenant);
+        insert.bind(4, std::string_view{job.payload});
+        insert.bind(5, job.priority);
+        insert.bind(6, to_string(job.state));
+        insert.bind(7, job.max_attempts);
+        insert.bind(8, job.created_at);
+        insert.bind(9, job.run_at);
+        if (job.timeout) {
+            insert.bind(10, job.timeout->count());
+        } else {
+            insert.bind_null(10);
+        }
+        insert.bind_text_or_null(11, job.unique_key);
+        insert.bind(12, std::string_view{tags});
+        insert.bind_text_or_null(13, job.retry_policy);
+        insert.run();
+        insert.reset();
+        results.push_back({sqlite3_last_insert_rowid(db), false});
+        if (std::find(queues.begin(), queues.end(), job.queue) == queues.end()) {
+            queues.push_back(job.queue);
+        }
+    }
+    return results;
+}
+
+}  // namespace jobq::sqlite_detail

@@ -1,0 +1,44 @@
+#pragma once
+// The SQL of the SQLite backend: every statement a connection caches, by name.
+
+#include <cstddef>
+#include <string_view>
+
+namespace jobq::sqlite_detail {
+
+/// Statements cached per connection. The writer uses the first group, the reader the second.
+enum class Sql : std::size_t {
+    // Transaction control.
+    begin_immediate,
+    commit,
+    // Writer.
+    find_unique,
+    insert_job,
+    promote_due,
+    promote_due_queues,
+    claim,
+    heartbeat,
+    complete,
+    cancel,
+    retry,
+    remove,
+    get_for_update,
+    replay_one,
+    prune_one,
+    // Reader.
+    get,
+    list,
+    stats,
+    expired_leases,
+    next_run_at,
+    discarded_candidates,
+    prune_candidates,
+    count_,
+};
+
+inline constexpr std::size_t sql_count = static_cast<std::size_t>(Sql::count_);
+
+/// The text of a statement.
+std::string_view sql_text(Sql id) noexcept;
+
+}  // namespace jobq::sqlite_detail
