@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "jobq/error.hpp"
+
 namespace jobq {
 
 NewJob to_new_job(const JobSpec& spec, Timestamp now) {
@@ -34,6 +38,21 @@ NewJob to_new_job(const JobSpec& spec, Timestamp now) {
         if (spec.unique_window()) job.unique_since = now - *spec.unique_window();
     }
     return job;
+}
+
+std::vector<NewJob> to_new_jobs(std::span<const JobSpec> specs, Timestamp now) {
+    std::vector<NewJob> jobs;
+    jobs.reserve(specs.size());
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        try {
+            jobs.push_back(to_new_job(specs[i], now));
+        } catch (const Error& e) {
+            if (specs.size() == 1) throw;
+            throw Error(e.code(), fmt::format("job {} of {}: {}", i + 1, specs.size(), e.what()),
+                        e.field());
+        }
+    }
+    return jobs;
 }
 
 }  // namespace jobq

@@ -41,19 +41,7 @@ EnqueueResult Queue::enqueue(const JobSpec& spec) {
 }
 
 std::vector<EnqueueResult> Queue::enqueue_many(std::span<const JobSpec> specs) {
-    const Timestamp now = clock_.now();
-    std::vector<NewJob> jobs;
-    jobs.reserve(specs.size());
-    // Validate everything before writing anything.
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-        try {
-            jobs.push_back(to_new_job(specs[i], now));
-        } catch (const Error& e) {
-            if (specs.size() == 1) throw;
-            throw Error(e.code(), fmt::format("job {} of {}: {}", i + 1, specs.size(), e.what()),
-                        e.field());
-        }
-    }
+    const std::vector<NewJob> jobs = to_new_jobs(specs, clock_.now());  // all valid, or throws
     if (jobs.empty()) return {};
     return store_.insert(jobs);
 }

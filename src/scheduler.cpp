@@ -4,7 +4,6 @@
 #include "jobq/scheduler.hpp"
 
 #include <atomic>
-#include <future>
 #include <set>
 #include <vector>
 
@@ -20,6 +19,7 @@
 
 #include "detail/attempt_outcome.hpp"
 #include "detail/blocking.hpp"
+#include "detail/stop_waiter.hpp"
 #include "jobq/error.hpp"
 #include "jobq/notifier.hpp"
 #include "jobq/store.hpp"
@@ -222,31 +222,13 @@ void Scheduler::request_stop() {
 }
 
 asio::awaitable<void> Scheduler::async_stop() {
-    auto self = impl_;
-    self->stopping = true;
-    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [self](auto handler) {
-            auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            asio::post(self->strand, [self, h] {
-                self->begin_stop();
-                self->when_stopped([h] {
-                    auto ex = asio::get_associated_executor(*h);
-                    asio::post(ex, [h] { std::move (*h)(); });
-                });
-            });
-        },
-        asio::use_awaitable);
+    impl_->stopping = true;
+    return detail::stop_and_wait(impl_);
 }
 
 void Scheduler::stop() {
     impl_->stopping = true;
-    auto done = std::make_shared<std::promise<void>>();
-    auto future = done->get_future();
-    asio::post(impl_->strand, [self = impl_, done] {
-        self->begin_stop();
-        self->when_stopped([done] { done->set_value(); });
-    });
-    future.wait();
+    detail::stop_blocking(impl_);
 }
 
 MaintenanceReport Scheduler::run_once() {

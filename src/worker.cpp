@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <future>
 #include <random>
 #include <unordered_map>
 
@@ -27,6 +26,7 @@
 #include "detail/attempt_outcome.hpp"
 #include "detail/blocking.hpp"
 #include "detail/run_control.hpp"
+#include "detail/stop_waiter.hpp"
 #include "jobq/error.hpp"
 #include "jobq/notifier.hpp"
 #include "jobq/registry.hpp"
@@ -581,31 +581,9 @@ void Worker::request_stop() {
     asio::post(impl_->strand, [self = impl_] { self->begin_stop(); });
 }
 
-asio::awaitable<void> Worker::async_stop() {
-    auto self = impl_;
-    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
-        [self](auto handler) {
-            auto h = std::make_shared<decltype(handler)>(std::move(handler));
-            asio::post(self->strand, [self, h] {
-                self->begin_stop();
-                self->when_stopped([h] {
-                    auto ex = asio::get_associated_executor(*h);
-                    asio::post(ex, [h] { std::move (*h)(); });
-                });
-            });
-        },
-        asio::use_awaitable);
-}
+asio::awaitable<void> Worker::async_stop() { return detail::stop_and_wait(impl_); }
 
-void Worker::stop() {
-    auto done = std::make_shared<std::promise<void>>();
-    auto future = done->get_future();
-    asio::post(impl_->strand, [self = impl_, done] {
-        self->begin_stop();
-        self->when_stopped([done] { done->set_value(); });
-    });
-    future.wait();
-}
+void Worker::stop() { detail::stop_blocking(impl_); }
 
 bool Worker::running() const noexcept {
     const auto p = impl_->phase.load();

@@ -2,6 +2,7 @@
 // NewJob: a validated job in the form a Store inserts, and its derivation from a JobSpec.
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -33,5 +34,9 @@ struct NewJob {
 /// Validates `spec` (throws Error naming the field) and resolves it against `now`: delay to
 /// run_at, initial state, tenant-scoped unique key, default unique states, serialised payload.
 NewJob to_new_job(const JobSpec& spec, Timestamp now);
+
+/// to_new_job for a batch: every spec is validated before any is returned, and an error names
+/// which job of the batch was at fault ("job 3 of 5: priority: ...").
+std::vector<NewJob> to_new_jobs(std::span<const JobSpec> specs, Timestamp now);
 
 }  // namespace jobq

@@ -117,6 +117,30 @@ struct SqliteStore::Impl {
     void require_schema(Connection& conn) {
         sqlite_detail::require_schema(conn.handle(), schema_verified);
     }
+
+    // An operator action on one job, in one transaction. The statement (id, then `now` when
+    // given) returns the job when it applied; otherwise the job is read as it stands, so the
+    // caller can tell "no such job" from "not in a state this applies to".
+    ChangeResult change_one(Sql sql, const char* op, JobId id, std::optional<Timestamp> now) {
+        ChangeResult result;
+        std::lock_guard lock(writer.mutex());
+        require_schema(writer);
+        Transaction tx(writer, op);
+        {
+            Statement s = writer.statement(sql, op);
+            s.bind(1, id);
+            if (now) s.bind(2, *now);
+            result.job = one_job(s);
+        }
+        result.changed = result.job.has_value();
+        if (!result.changed) {
+            Statement s = writer.statement(Sql::get_for_update, op);
+            s.bind(1, id);
+            result.job = one_job(s);
+        }
+        tx.commit();
+        return result;
+    }
 };
 
 SqliteStore::SqliteStore(std::string path, SqliteOptions options)
@@ -175,18 +199,7 @@ std::vector<InsertResult> SqliteStore::enqueue_in(sqlite3* connection,
         throw Error(ErrorCode::invalid_argument, "enqueue_in: the connection is null",
                     "connection");
     }
-    const Timestamp now = clock.now();
-    std::vector<NewJob> jobs;
-    jobs.reserve(specs.size());
-    for (std::size_t i = 0; i < specs.size(); ++i) {
-        try {
-            jobs.push_back(to_new_job(specs[i], now));
-        } catch (const Error& e) {
-            if (specs.size() == 1) throw;
-            throw Error(e.code(), fmt::format("job {} of {}: {}", i + 1, specs.size(), e.what()),
-                        e.field());
-        }
-    }
+    const std::vector<NewJob> jobs = to_new_jobs(specs, clock.now());  // all valid, or throws
     if (jobs.empty()) return {};
 
     if (impl_->file.empty()) {
@@ -440,71 +453,17 @@ std::optional<Timestamp> SqliteStore::next_run_at(std::span<const std::string> q
 // ---- operator actions and maintenance (writer connection) ---------------------------------
 
 ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
-    ChangeResult result;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "cancel");
-    {
-        Statement s = w.statement(Sql::cancel, "cancel");
-        s.bind(1, id);
-        s.bind(2, now);
-        result.job = one_job(s);
-    }
-    result.changed = result.job.has_value();
-    if (!result.changed) {
-        Statement s = w.statement(Sql::get_for_update, "cancel");
-        s.bind(1, id);
-        result.job = one_job(s);
-    }
-    tx.commit();
-    return result;
+    return impl_->change_one(Sql::cancel, "cancel", id, now);
 }
 
 ChangeResult SqliteStore::retry(JobId id, Timestamp now) {
-    ChangeResult result;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, "retry");
-        {
-            Statement s = w.statement(Sql::retry, "retry");
-            s.bind(1, id);
-            s.bind(2, now);
-            result.job = one_job(s);
-        }
-        result.changed = result.job.has_value();
-        if (!result.changed) {
-            Statement s = w.statement(Sql::get_for_update, "retry");
-            s.bind(1, id);
-            result.job = one_job(s);
-        }
-        tx.commit();
-    }
+    ChangeResult result = impl_->change_one(Sql::retry, "retry", id, now);
     if (result.changed) impl_->notifier->notify(result.job->queue);
     return result;
 }
 
 ChangeResult SqliteStore::remove(JobId id) {
-    ChangeResult result;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "remove");
-    {
-        Statement s = w.statement(Sql::remove, "remove");
-        s.bind(1, id);
-        result.job = one_job(s);
-    }
-    result.changed = result.job.has_value();
-    if (!result.changed) {
-        Statement s = w.statement(Sql::get_for_update, "remove");
-        s.bind(1, id);
-        result.job = one_job(s);
-    }
-    tx.commit();
-    return result;
+    return impl_->change_one(Sql::remove, "remove", id, std::nullopt);
 }
 
 std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp now) {
