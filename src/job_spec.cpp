@@ -76,7 +76,7 @@ void JobSpec::validate() const {
     }
     if (timeout_ && *timeout_ <= Duration::zero()) {
         bad("timeout", fmt::format("must be positive (got {})", timeout_->count() < 0
-                                                                     ? "-" + format_duration(-*timeout_)
+                                                                     ? fmt::format("-{}", format_duration(-*timeout_))
                                                                      : format_duration(*timeout_)));
     }
     if (!unique_key_.empty() && unique_key_.size() > max_unique_key_length) {

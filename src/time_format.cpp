@@ -141,7 +141,7 @@ Duration parse_duration(std::string_view text, std::string_view field) {
 }
 
 std::string format_duration(Duration d) {
-    if (d < Duration::zero()) return "-" + format_duration(-d);
+    if (d < Duration::zero()) return fmt::format("-{}", format_duration(-d));
     if (d == Duration::zero()) return "0s";
     if (d < milliseconds{1}) return fmt::format("{}us", d.count());
     if (d < seconds{1}) {

@@ -1,0 +1,373 @@
+// jobq-bench: repeatable workloads on a fresh database, one JSON line per run on stdout.
+//
+//   jobq-bench --db PATH_OR_URL --workload W --jobs N [--concurrency C] [--batch B]
+//              [--interval-us U]
+//
+// Workloads (what is timed):
+//   bulk-enqueue  N jobs through Queue::enqueue_many in batches of B (default 1000)
+//   enqueue       N jobs, one Queue::enqueue call each
+//                 (both: C client threads, default 1, share the N jobs)
+//   process       N no-op jobs are enqueued first (not timed); then one Worker with
+//                 concurrency C (default 100) drains them: worker start -> last outcome
+//                 committed; the store is then checked to hold N completed jobs
+//   latency       a Worker (concurrency C, default 10) idles; N jobs are enqueued one at a
+//                 time every U µs (default 2000) from another thread; enqueue call -> handler
+//                 start, p50/p95/p99 in ms
+//
+// The database is deleted and created afresh (SQLite: the file and its -wal/-shm), so runs do
+// not depend on one another. A SQLite URL may carry ?durability=normal|full.
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <limits>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/flag_value.hpp"
+#include "common/open_store.hpp"
+#include "jobq/error.hpp"
+#include "jobq/job_context.hpp"
+#include "jobq/queue.hpp"
+#include "jobq/registry.hpp"
+#include "jobq/store.hpp"
+#include "jobq/worker.hpp"
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+using jobq::tools::BadArgs;
+using jobq::tools::parse_integer_flag;
+
+constexpr std::string_view usage =
+    "usage: jobq-bench --db PATH_OR_URL --workload bulk-enqueue|enqueue|process|latency\n"
+    "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n";
+
+struct Options {
+    std::string db;
+    std::string workload;
+    std::int64_t jobs = 0;
+    int concurrency = 0;  // 0: the workload's default
+    int batch = 1000;
+    int interval_us = 2000;
+};
+
+Options parse_args(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            fmt::print("{}", usage);
+            std::exit(0);
+        }
+        if (i + 1 >= argc) throw BadArgs(fmt::format("{}: missing value", flag));
+        const std::string_view value = argv[++i];
+        if (flag == "--db") {
+            o.db = value;
+        } else if (flag == "--workload") {
+            o.workload = value;
+        } else if (flag == "--jobs") {
+            o.jobs = parse_integer_flag(flag, value, 1, std::numeric_limits<std::int64_t>::max());
+        } else if (flag == "--concurrency") {
+            o.concurrency = static_cast<int>(parse_integer_flag(flag, value, 1));
+        } else if (flag == "--batch") {
+            o.batch = static_cast<int>(parse_integer_flag(flag, value, 1));
+        } else if (flag == "--interval-us") {
+            o.interval_us = static_cast<int>(parse_integer_flag(flag, value, 0));
+        } else {
+            throw BadArgs(fmt::format("unknown option '{}'", flag));
+        }
+    }
+    if (o.db.empty()) throw BadArgs("--db is required (the database is deleted and recreated)");
+    if (o.jobs == 0) throw BadArgs("--jobs is required");
+    if (o.workload != "bulk-enqueue" && o.workload != "enqueue" && o.workload != "process" &&
+        o.workload != "latency") {
+        throw BadArgs(fmt::format("--workload: unknown workload '{}'", o.workload));
+    }
+    if (o.concurrency == 0) {
+        o.concurrency = o.workload == "process" ? 100 : o.workload == "latency" ? 10 : 1;
+    }
+    return o;
+}
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+}
+
+// What every result line says about where it ran.
+struct Target {
+    std::unique_ptr<jobq::Store> store;
+    std::string backend;
+    std::string durability;  // empty when the backend has no such setting
+};
+
+Target open_fresh(const std::string& db) {
+    const jobq::tools::StoreLocation location = jobq::tools::parse_store_url(db);
+    Target t;
+    if (location.backend == jobq::tools::Backend::sqlite) {
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            std::filesystem::remove(location.sqlite_path + suffix);
+        }
+        t.backend = "sqlite";
+        t.durability =
+            location.sqlite_options.durability == jobq::SqliteDurability::full ? "full" : "normal";
+    } else {
+        // Other backends have no file to delete; the caller points us at an empty database.
+        t.backend = "postgres";
+    }
+    t.store = jobq::tools::open_store(location);
+    t.store->migrate();
+    return t;
+}
+
+nlohmann::json result_line(const Options& o, const Target& t, std::int64_t jobs, double seconds) {
+    nlohmann::json j;
+    j["workload"] = o.workload;
+    j["backend"] = t.backend;
+    if (!t.durability.empty()) j["durability"] = t.durability;
+    j["jobs"] = jobs;
+    j["concurrency"] = o.concurrency;
+    j["seconds"] = std::round(seconds * 1e4) / 1e4;
+    j["jobs_per_sec"] = std::round(static_cast<double>(jobs) / seconds);
+    return j;
+}
+
+// Splits `total` jobs over `threads` client threads and runs `work(count)` on each, timed from
+// the first thread's start to the last one's end.
+template <class Work>
+double run_clients(std::int64_t total, int threads, Work work) {
+    std::vector<std::thread> clients;
+    const Clock::time_point start = Clock::now();
+    for (int i = 0; i < threads; ++i) {
+        const std::int64_t share = total / threads + (i < total % threads ? 1 : 0);
+        clients.emplace_back([&work, share] { work(share); });
+    }
+    for (std::thread& c : clients) c.join();
+    return seconds_between(start, Clock::now());
+}
+
+nlohmann::json bulk_enqueue(const Options& o, Target& t) {
+    jobq::Queue queue{*t.store};
+    // The specs are built once: the figure is the library's cost, not the caller's.
+    const std::vector<jobq::JobSpec> batch(static_cast<std::size_t>(o.batch),
+                                           jobq::JobSpec{"bench.noop"});
+    const double s = run_clients(o.jobs, o.concurrency, [&](std::int64_t n) {
+        for (std::int64_t done = 0; done < n;) {
+            const std::int64_t k = std::min<std::int64_t>(o.batch, n - done);
+            queue.enqueue_many(
+                std::span<const jobq::JobSpec>(batch.data(), static_cast<std::size_t>(k)));
+            done += k;
+        }
+    });
+    nlohmann::json j = result_line(o, t, o.jobs, s);
+    j["batch"] = o.batch;
+    return j;
+}
+
+nlohmann::json enqueue_one_by_one(const Options& o, Target& t) {
+    jobq::Queue queue{*t.store};
+    const jobq::JobSpec spec{"bench.noop"};
+    const double s = run_clients(o.jobs, o.concurrency, [&](std::int64_t n) {
+        for (std::int64_t i = 0; i < n; ++i) queue.enqueue(spec);
+    });
+    return result_line(o, t, o.jobs, s);
+}
+
+std::int64_t count_in_state(jobq::Store& store, jobq::JobState state) {
+    std::int64_t n = 0;
+    for (const jobq::QueueStats& q : store.stats(jobq::system_clock().now())) n += q.count(state);
+    return n;
+}
+
+// An io_context on a thread of its own, for the worker; the main thread drives and measures.
+struct IoThread {
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+    std::thread thread{[this] {
+        io.run();
+    }};
+    ~IoThread() {
+        guard.reset();
+        thread.join();
+    }
+};
+
+nlohmann::json process(const Options& o, Target& t) {
+    {
+        jobq::Queue queue{*t.store};
+        const std::vector<jobq::JobSpec> batch(static_cast<std::size_t>(o.batch),
+                                               jobq::JobSpec{"bench.noop"});
+        for (std::int64_t done = 0; done < o.jobs;) {
+            const std::int64_t k = std::min<std::int64_t>(o.batch, o.jobs - done);
+            queue.enqueue_many(
+                std::span<const jobq::JobSpec>(batch.data(), static_cast<std::size_t>(k)));
+            done += k;
+        }
+    }
+
+    jobq::Registry registry;
+    registry.add("bench.noop", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });
+    IoThread runner;
+
+    // The main thread sleeps through the run, so that it takes no CPU from the worker: it
+    // wakes when the last handler has returned (or one did not complete), then polls briefly
+    // for the last outcome to be committed.
+    std::mutex mutex;
+    std::condition_variable handlers_done;
+    std::int64_t reported = 0;
+    std::string failure;
+    jobq::WorkerOptions options;
+    options.queues = {{"default", o.concurrency}};
+    options.on_error = [](const std::string& m) {
+        fmt::print(stderr, "jobq-bench: worker: {}\n", m);
+    };
+    options.on_attempt = [&](const jobq::AttemptReport& r) {
+        const std::lock_guard lock(mutex);
+        if (r.outcome != "completed" && failure.empty()) {
+            failure =
+                fmt::format("job {} ended its attempt with '{}': {}", r.id, r.outcome, r.message);
+        }
+        if (++reported == o.jobs || !failure.empty()) handlers_done.notify_one();
+    };
+    jobq::Worker worker{runner.io.get_executor(), *t.store, registry, options};
+
+    const Clock::time_point start = Clock::now();
+    worker.start();
+    {
+        std::unique_lock lock(mutex);
+        handlers_done.wait(lock, [&] { return reported == o.jobs || !failure.empty(); });
+        if (!failure.empty()) throw std::runtime_error(failure);
+    }
+    // counters().completed moves once the store has committed the outcome.
+    for (jobq::WorkerCounters c = worker.counters(); c.completed < o.jobs; c = worker.counters()) {
+        if (c.fenced_out > 0) throw std::runtime_error("the store refused an outcome (fenced out)");
+        std::this_thread::sleep_for(50us);
+    }
+    const double s = seconds_between(start, Clock::now());
+    worker.stop();
+
+    const std::int64_t completed = count_in_state(*t.store, jobq::JobState::completed);
+    if (completed != o.jobs) {
+        throw std::runtime_error(
+            fmt::format("the store holds {} completed jobs, expected {}", completed, o.jobs));
+    }
+    nlohmann::json j = result_line(o, t, o.jobs, s);
+    j["completed_in_store"] = completed;
+    return j;
+}
+
+double percentile(const std::vector<double>& sorted, double p) {
+    // Nearest rank: the smallest value with at least p% of the samples at or below it.
+    const auto rank =
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+    return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+nlohmann::json latency(const Options& o, Target& t) {
+    std::mutex mutex;
+    std::vector<double> samples_ms;
+    samples_ms.reserve(static_cast<std::size_t>(o.jobs));
+
+    jobq::Registry registry;
+    registry.add("bench.latency", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
+        // steady_clock is one monotonic clock for every thread of the process.
+        const auto now = Clock::now().time_since_epoch();
+        const auto sent = std::chrono::nanoseconds{ctx.payload().at("t").get<std::int64_t>()};
+        const std::lock_guard lock(mutex);
+        samples_ms.push_back(std::chrono::duration<double, std::milli>(now - sent).count());
+        co_return;
+    });
+    IoThread runner;
+    jobq::WorkerOptions options;
+    options.queues = {{"default", o.concurrency}};
+    options.on_error = [](const std::string& m) {
+        fmt::print(stderr, "jobq-bench: worker: {}\n", m);
+    };
+    jobq::Worker worker{runner.io.get_executor(), *t.store, registry, options};
+    worker.start();
+    // Let the worker make its first (empty) claim and go idle: we measure wake-ups, not start-up.
+    std::this_thread::sleep_for(200ms);
+
+    jobq::Queue queue{*t.store};
+    const Clock::time_point start = Clock::now();
+    Clock::time_point next = start;
+    for (std::int64_t i = 0; i < o.jobs; ++i) {
+        std::this_thread::sleep_until(next);
+        const std::int64_t sent = std::chrono::nanoseconds{Clock::now().time_since_epoch()}.count();
+        queue.enqueue(jobq::JobSpec{"bench.latency", {{"t", sent}}});
+        next += std::chrono::microseconds{o.interval_us};
+    }
+    const Clock::time_point deadline = Clock::now() + 60s;
+    for (;;) {
+        {
+            const std::lock_guard lock(mutex);
+            if (static_cast<std::int64_t>(samples_ms.size()) >= o.jobs) break;
+        }
+        if (Clock::now() > deadline)
+            throw std::runtime_error("latency: jobs did not all run within 60 s");
+        std::this_thread::sleep_for(1ms);
+    }
+    const double s = seconds_between(start, Clock::now());
+    worker.stop();
+
+    std::sort(samples_ms.begin(), samples_ms.end());
+    auto ms = [](double v) {
+        return std::round(v * 1000.0) / 1000.0;
+    };
+    nlohmann::json j = result_line(o, t, o.jobs, s);
+    j["interval_us"] = o.interval_us;
+    j["p50_ms"] = ms(percentile(samples_ms, 50));
+    j["p95_ms"] = ms(percentile(samples_ms, 95));
+    j["p99_ms"] = ms(percentile(samples_ms, 99));
+    j["max_ms"] = ms(samples_ms.back());
+    return j;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    try {
+        o = parse_args(argc, argv);
+    } catch (const BadArgs& e) {
+        fmt::print(stderr, "jobq-bench: {}\n{}", e.what(), usage);
+        return 2;
+    }
+    try {
+        Target target = open_fresh(o.db);
+        nlohmann::json line;
+        if (o.workload == "bulk-enqueue") {
+            line = bulk_enqueue(o, target);
+        } else if (o.workload == "enqueue") {
+            line = enqueue_one_by_one(o, target);
+        } else if (o.workload == "process") {
+            line = process(o, target);
+        } else {
+            line = latency(o, target);
+        }
+        fmt::print("{}\n", line.dump());
+        return 0;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "jobq-bench: {}\n", e.what());
+        return 1;
+    }
+}

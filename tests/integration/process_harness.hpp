@@ -1,0 +1,246 @@
+#pragma once
+// Running demo_worker as a child process: start it, wait for its "ready" line, signal it, reap
+// it; read the start log it writes and the store it works on. Every wait is a bounded poll, and
+// a child still alive when its handle goes away (a failed test) is killed and reaped.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "jobq/job.hpp"
+#include "jobq/store.hpp"
+
+extern char** environ;
+
+namespace jobq::itest {
+
+using SteadyClock = std::chrono::steady_clock;
+
+/// Generous: the CI box is a loaded 2-core machine. Only a failing test waits this long.
+inline constexpr auto default_deadline = std::chrono::seconds{120};
+
+/// How often a bounded wait looks again. A poll period, not a synchronisation.
+inline constexpr auto poll_period = std::chrono::milliseconds{20};
+
+/// A fresh directory, removed with everything in it.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "jobq-itest-XXXXXX").string();
+        if (mkdtemp(tmpl.data()) == nullptr) FAIL("mkdtemp failed");
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+};
+
+inline std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+/// Polls `done` until it holds; fails the test with `what` (and `context()`, if given) at the
+/// deadline.
+inline void wait_until(const std::function<bool()>& done, const std::string& what,
+                       const std::function<std::string()>& context = {},
+                       SteadyClock::duration deadline = default_deadline) {
+    const auto until = SteadyClock::now() + deadline;
+    while (!done()) {
+        if (SteadyClock::now() > until) {
+            FAIL("timed out waiting for " << what << (context ? "\n" + context() : std::string{}));
+        }
+        std::this_thread::sleep_for(poll_period);
+    }
+}
+
+/// One demo_worker process, its stdout and stderr in files of their own.
+class WorkerProcess {
+  public:
+    /// Starts demo_worker with `args`; output goes to <dir>/<name>.out and <name>.err.
+    WorkerProcess(const std::filesystem::path& dir, std::string name, std::vector<std::string> args)
+        : name_(std::move(name)), out_(dir / (name_ + ".out")), err_(dir / (name_ + ".err")) {
+        std::vector<std::string> argv_s{JOBQ_DEMO_WORKER};
+        argv_s.insert(argv_s.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (std::string& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(),
+                                         O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0) {
+            pid_ = -1;
+            FAIL("could not start " << JOBQ_DEMO_WORKER << ": " << std::strerror(rc));
+        }
+    }
+
+    ~WorkerProcess() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            int status = 0;
+            ::waitpid(pid_, &status, 0);
+        }
+    }
+    WorkerProcess(const WorkerProcess&) = delete;
+    WorkerProcess& operator=(const WorkerProcess&) = delete;
+
+    const std::string& name() const noexcept { return name_; }
+    std::string stdout_text() const { return read_file(out_); }
+    std::string stderr_text() const { return read_file(err_); }
+    /// Both outputs, for failure messages.
+    std::string describe() const {
+        return name_ + " stdout:\n" + stdout_text() + name_ + " stderr:\n" + stderr_text();
+    }
+
+    /// Waits for the "demo_worker ready id=<id> ..." line; returns the worker id.
+    std::string wait_ready() {
+        std::string id;
+        wait_until(
+            [&] {
+                const std::string out = stdout_text();
+                const auto at = out.find("demo_worker ready id=");
+                if (at == std::string::npos) {
+                    // A child that died before it was ready will never be: fail now, not later.
+                    if (auto status = try_reap()) {
+                        FAIL(name_ << " exited before it was ready (status " << *status << ")\n"
+                                   << describe());
+                    }
+                    return false;
+                }
+                std::istringstream line(
+                    out.substr(at + std::string("demo_worker ready id=").size()));
+                line >> id;
+                return !id.empty();
+            },
+            name_ + " to be ready", [this] { return describe(); });
+        return id;
+    }
+
+    void signal(int signo) {
+        REQUIRE(pid_ > 0);
+        REQUIRE(::kill(pid_, signo) == 0);
+    }
+
+    /// Waits (bounded) for the process to end; returns its wait status.
+    int wait_exit(SteadyClock::duration deadline = default_deadline) {
+        std::optional<int> status;
+        wait_until([&] { return (status = try_reap()).has_value(); }, name_ + " to exit",
+                   [this] { return describe(); }, deadline);
+        return *status;
+    }
+
+    /// Sends SIGTERM and requires a clean exit (status 0) within the deadline.
+    void stop_gracefully() {
+        signal(SIGTERM);
+        const int status = wait_exit();
+        INFO(describe());
+        REQUIRE(WIFEXITED(status));
+        REQUIRE(WEXITSTATUS(status) == 0);
+    }
+
+  private:
+    std::optional<int> try_reap() {
+        if (pid_ <= 0) return std::nullopt;
+        int status = 0;
+        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+        if (r != pid_) return std::nullopt;
+        pid_ = -1;
+        return status;
+    }
+
+    std::string name_;
+    std::filesystem::path out_;
+    std::filesystem::path err_;
+    pid_t pid_ = -1;
+};
+
+/// One line of demo_worker's start log: a handler began this attempt of this job.
+struct StartRecord {
+    JobId id = 0;
+    int attempt = 0;
+    std::string worker_id;
+};
+
+/// Parses the start log; fails the test on a malformed line (a torn write would show here).
+inline std::vector<StartRecord> read_start_log(const std::filesystem::path& log) {
+    std::vector<StartRecord> records;
+    std::istringstream in(read_file(log));
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string word, rest;
+        StartRecord r;
+        fields >> word >> r.id >> r.attempt >> r.worker_id;
+        const bool well_formed =
+            fields && word == "start" && r.id > 0 && r.attempt > 0 && !(fields >> rest);
+        if (!well_formed) FAIL("malformed start-log line: '" << line << "'");
+        records.push_back(std::move(r));
+    }
+    return records;
+}
+
+/// (job, attempt) pairs that the log shows starting more than once.
+inline std::vector<std::pair<JobId, int>> duplicate_attempts(const std::vector<StartRecord>& log) {
+    std::map<std::pair<JobId, int>, int> seen;
+    for (const StartRecord& r : log) ++seen[{r.id, r.attempt}];
+    std::vector<std::pair<JobId, int>> dups;
+    for (const auto& [key, n] : seen) {
+        if (n > 1) dups.push_back(key);
+    }
+    return dups;
+}
+
+/// Every job in the store, newest first, read page by page.
+inline std::vector<Job> all_jobs(Store& store) {
+    std::vector<Job> jobs;
+    JobFilter filter;
+    filter.limit = 500;
+    for (;;) {
+        JobPage page = store.list(filter);
+        jobs.insert(jobs.end(), std::make_move_iterator(page.jobs.begin()),
+                    std::make_move_iterator(page.jobs.end()));
+        if (!page.next_before_id) break;
+        filter.before_id = page.next_before_id;
+    }
+    return jobs;
+}
+
+/// How many jobs are in `state`, over every queue.
+inline std::int64_t count_in(Store& store, JobState state) {
+    std::int64_t n = 0;
+    for (const QueueStats& q : store.stats(system_clock().now())) n += q.count(state);
+    return n;
+}
+
+}  // namespace jobq::itest
