@@ -108,12 +108,10 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         bool work_maybe = true;   // a claim may find something: woken, polled, or last claim full
     };
 
+    // A claimed job until its outcome is written (control->handler_done once it is decided).
     struct RunningJob {
-        std::size_t queue = 0;
         int attempt = 0;
         std::shared_ptr<detail::RunControl> control;
-        std::shared_ptr<asio::cancellation_signal> signal;
-        bool handler_done = false;  // outcome decided, waiting to be written
     };
 
     struct ClaimResult {
@@ -227,11 +225,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     }
 
     void cancel_handlers(CancelReason reason) {
-        for (auto& [id, rj] : running) {
-            if (!rj.handler_done && rj.control->request_cancel(reason)) {
-                rj.signal->emit(asio::cancellation_type::terminal);
-            }
-        }
+        for (auto& [id, rj] : running) rj.control->cancel(reason);
     }
 
     // ---- producer ----------------------------------------------------------------------------
@@ -364,10 +358,11 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                 asio::post(self->strand, [self] { self->heartbeat_timer.cancel(); });
             }
         };
-        auto signal = std::make_shared<asio::cancellation_signal>();
-        running[job.id] = RunningJob{qi, job.attempt, control, signal, false};
-        asio::co_spawn(strand, run_job(shared_from_this(), std::move(job), qi, control, signal),
-                       asio::detached);
+        running[job.id] = RunningJob{job.attempt, control};
+        // One coroutine per job, its cancellation slot bound to the job's signal: a timeout,
+        // shutdown or lost lease cancels whatever the handler is awaiting.
+        asio::co_spawn(strand, run_job(shared_from_this(), std::move(job), qi, control),
+                       asio::bind_cancellation_slot(control->signal.slot(), asio::detached));
     }
 
     asio::thread_pool& blocking_pool() {
@@ -383,8 +378,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     }
 
     static asio::awaitable<void> run_job(std::shared_ptr<Impl> self, Job job, std::size_t qi,
-                                         std::shared_ptr<detail::RunControl> control,
-                                         std::shared_ptr<asio::cancellation_signal> signal) {
+                                         std::shared_ptr<detail::RunControl> control) {
         using How = detail::AttemptEnd::How;
         const Registry::Entry* entry = self->registry.find(job.kind);
         detail::AttemptEnd end;
@@ -399,19 +393,15 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             std::optional<asio::steady_timer> timer;
             if (timeout) {
                 timer.emplace(self->strand, *timeout);
-                timer->async_wait([control, signal](boost::system::error_code ec) {
-                    if (!ec && control->request_cancel(CancelReason::timeout)) {
-                        signal->emit(asio::cancellation_type::terminal);
-                    }
+                timer->async_wait([control](boost::system::error_code ec) {
+                    if (!ec) control->cancel(CancelReason::timeout);
                 });
             }
             try {
                 nlohmann::json result;
                 if (entry->async) {
                     asio::awaitable<nlohmann::json> handler = entry->async(ctx);
-                    result = co_await asio::co_spawn(
-                        self->strand, std::move(handler),
-                        asio::bind_cancellation_slot(signal->slot(), asio::use_awaitable));
+                    result = co_await std::move(handler);
                 } else {
                     auto call = [entry, &ctx] { return entry->blocking(ctx); };
                     result = co_await detail::run_blocking(self->blocking_pool().get_executor(), std::move(call));
@@ -431,8 +421,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             } catch (...) {
                 end = self->classify_failure(ctx, "unknown exception", timeout);
             }
-            if (timer) timer->cancel();
         }
+        // Before the timer is cancelled: a timeout already queued must find the handler done.
+        control->handler_done = true;
         self->finish_attempt(ctx.job(), qi, end, entry);
     }
 
@@ -469,7 +460,6 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             options.on_attempt({job.id, job.kind, job.attempt, std::string(outcome_name(outcome.kind)),
                                 outcome.error ? outcome.error->message : std::string{}});
         }
-        if (auto it = running.find(job.id); it != running.end()) it->second.handler_done = true;
         --queues[qi].running;
         --active_handlers;
         --n_running;
@@ -556,10 +546,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                 continue;
             }
             for (JobId id : lost) {
-                auto it = running.find(id);
-                if (it != running.end() && !it->second.handler_done &&
-                    it->second.control->request_cancel(CancelReason::lease_lost)) {
-                    it->second.signal->emit(asio::cancellation_type::terminal);
+                if (auto it = running.find(id); it != running.end()) {
+                    it->second.control->cancel(CancelReason::lease_lost);
                 }
             }
         }
