@@ -59,7 +59,7 @@ using jobq::tools::BadArgs;
 using jobq::tools::parse_integer_flag;
 
 constexpr std::string_view usage =
-    "usage: jobq-bench --db PATH_OR_URL --workload bulk-enqueue|enqueue|process|latency\n"
+    "usage: jobq-bench --db PATH_OR_URL --workload bulk-enqueue|enqueue|process|latency|claim-cost\n"
     "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n";
 
 struct Options {
@@ -67,7 +67,7 @@ struct Options {
     std::string workload;
     std::int64_t jobs = 0;
     int concurrency = 0;  // 0: the workload's default
-    int batch = 1000;
+    int batch = 0;  // 0: the workload's default
     int interval_us = 2000;
 };
 
@@ -100,9 +100,10 @@ Options parse_args(int argc, char** argv) {
     if (o.db.empty()) throw BadArgs("--db is required (the database is deleted and recreated)");
     if (o.jobs == 0) throw BadArgs("--jobs is required");
     if (o.workload != "bulk-enqueue" && o.workload != "enqueue" && o.workload != "process" &&
-        o.workload != "latency") {
+        o.workload != "latency" && o.workload != "claim-cost") {
         throw BadArgs(fmt::format("--workload: unknown workload '{}'", o.workload));
     }
+    if (o.batch == 0) o.batch = o.workload == "claim-cost" ? 10 : 1000;
     if (o.concurrency == 0) {
         o.concurrency = o.workload == "process" ? 100 : o.workload == "latency" ? 10 : 1;
     }
@@ -342,6 +343,56 @@ nlohmann::json latency(const Options& o, Target& t) {
     return j;
 }
 
+// How long one claim takes with --jobs available jobs waiting: PERF.md holds it flat from 1k to
+// 1M. The backlog is inserted untimed; then claim_rounds claims of --batch jobs are timed one by
+// one (each followed by its completion, untimed), which drains at most a small part of it.
+nlohmann::json claim_cost(const Options& o, Target& t) {
+    constexpr int claim_rounds = 50;
+    if (o.jobs < 2 * claim_rounds * o.batch) {
+        throw BadArgs(fmt::format("--jobs: claim-cost needs at least {} jobs for --batch {}",
+                                  2 * claim_rounds * o.batch, o.batch));
+    }
+    jobq::Queue queue{*t.store};
+    const std::vector<jobq::JobSpec> chunk(10'000, jobq::JobSpec{"bench.noop"});
+    for (std::int64_t done = 0; done < o.jobs;) {
+        const std::int64_t k = std::min<std::int64_t>(static_cast<std::int64_t>(chunk.size()), o.jobs - done);
+        queue.enqueue_many(std::span<const jobq::JobSpec>(chunk.data(), static_cast<std::size_t>(k)));
+        done += k;
+    }
+    std::vector<double> samples_us;
+    for (int round = 0; round < claim_rounds; ++round) {
+        jobq::ClaimRequest request;
+        request.queues = {{"default", o.batch}};
+        request.worker_id = "claim-cost";
+        request.now = jobq::system_clock().now();
+        request.lease_expires_at = request.now + std::chrono::minutes{1};
+        const Clock::time_point start = Clock::now();
+        const std::vector<jobq::Job> jobs = t.store->claim(request);
+        samples_us.push_back(seconds_between(start, Clock::now()) * 1e6);
+        std::vector<jobq::Outcome> outcomes;
+        for (const jobq::Job& job : jobs) {
+            jobq::Outcome out;
+            out.id = job.id;
+            out.attempt = job.attempt;
+            out.worker_id = request.worker_id;
+            out.at = request.now;
+            outcomes.push_back(std::move(out));
+        }
+        t.store->complete(outcomes);
+    }
+    std::sort(samples_us.begin(), samples_us.end());
+    nlohmann::json j;
+    j["workload"] = o.workload;
+    j["backend"] = t.backend;
+    if (!t.durability.empty()) j["durability"] = t.durability;
+    j["available"] = o.jobs;
+    j["batch"] = o.batch;
+    j["rounds"] = claim_rounds;
+    j["claim_p50_us"] = std::round(percentile(samples_us, 50) * 10) / 10;
+    j["claim_p95_us"] = std::round(percentile(samples_us, 95) * 10) / 10;
+    return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -361,11 +412,16 @@ int main(int argc, char** argv) {
             line = enqueue_one_by_one(o, target);
         } else if (o.workload == "process") {
             line = process(o, target);
+        } else if (o.workload == "claim-cost") {
+            line = claim_cost(o, target);
         } else {
             line = latency(o, target);
         }
         fmt::print("{}\n", line.dump());
         return 0;
+    } catch (const BadArgs& e) {
+        fmt::print(stderr, "jobq-bench: {}\n", e.what());
+        return 2;
     } catch (const std::exception& e) {
         fmt::print(stderr, "jobq-bench: {}\n", e.what());
         return 1;

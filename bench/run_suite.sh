@@ -30,6 +30,8 @@ for durability in normal full; do
         run "$bench" --db "$url" --workload bulk-enqueue --jobs 100000 --batch 1000
         run "$bench" --db "$url" --workload enqueue --jobs "$enqueue_jobs"
         run "$bench" --db "$url" --workload latency --jobs 2000 --concurrency 10
+        run "$bench" --db "$url" --workload claim-cost --jobs 1000
+        run "$bench" --db "$url" --workload claim-cost --jobs 1000000
     done
 done
 run "$bench" --db "sqlite:$db?durability=normal" --workload process --jobs 1000000 --concurrency 100
