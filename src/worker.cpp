@@ -134,9 +134,19 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             queues.push_back({q.name, q.concurrency});
             queue_names.push_back(q.name);
         }
+        auto report = [id = options.id](const std::string& m) {
+            fmt::print(stderr, "jobq worker {}: {}\n", id, m);
+        };
         if (!options.on_error) {
-            options.on_error = [id = options.id](const std::string& m) {
-                fmt::print(stderr, "jobq worker {}: {}\n", id, m);
+            options.on_error = report;
+        } else {
+            // A throwing error hook must not break the loop that reports through it.
+            options.on_error = [hook = std::move(options.on_error), report](const std::string& m) {
+                try {
+                    hook(m);
+                } catch (...) {
+                    report(m);
+                }
             };
         }
     }
@@ -457,8 +467,15 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             if (!next_due || outcome.run_at < *next_due) next_due = outcome.run_at;
         }
         if (options.on_attempt) {
-            options.on_attempt({job.id, job.kind, job.attempt, std::string(outcome_name(outcome.kind)),
-                                outcome.error ? outcome.error->message : std::string{}});
+            // The application's callback must not be able to unwind the worker's bookkeeping.
+            try {
+                options.on_attempt({job.id, job.kind, job.attempt, std::string(outcome_name(outcome.kind)),
+                                    outcome.error ? outcome.error->message : std::string{}});
+            } catch (const std::exception& e) {
+                options.on_error(fmt::format("on_attempt threw for job {}: {}", job.id, e.what()));
+            } catch (...) {
+                options.on_error(fmt::format("on_attempt threw for job {}", job.id));
+            }
         }
         --queues[qi].running;
         --active_handlers;

@@ -412,3 +412,18 @@ TEST_CASE("worker options are validated with the offending field named") {
     CHECK(field_of({.lease = 0s}) == "lease");
     CHECK(field_of({.poll_interval = -1s}) == "poll_interval");
 }
+
+TEST_CASE("an on_attempt callback that throws does not stop the worker") {
+    Harness h;
+    h.registry.add("ok", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });
+    std::vector<jobq::JobSpec> specs(5, jobq::JobSpec{"ok"});
+    const auto ids = h.queue.enqueue_many(specs);
+    std::atomic<int> reported{0};
+    h.start({.queues = {{"default", 1}},
+             .on_attempt = [](const jobq::AttemptReport&) { throw std::runtime_error("hook bug"); },
+             .on_error = [&](const std::string& m) {
+                 if (m.find("hook bug") != std::string::npos) ++reported;
+             }});
+    for (const auto& r : ids) h.wait_for_state(r.id, jobq::JobState::completed);
+    CHECK(reported.load() == 5);
+}
