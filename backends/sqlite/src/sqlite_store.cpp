@@ -12,6 +12,7 @@
 #include "connection.hpp"
 #include "job_insert.hpp"
 #include "job_row.hpp"
+#include "jobq/detail/job_columns.hpp"
 #include "jobq/error.hpp"
 #include "jobq/notifier.hpp"
 #include "notifier_registry.hpp"
@@ -23,6 +24,9 @@ using sqlite_detail::Connection;
 using sqlite_detail::Sql;
 using sqlite_detail::Statement;
 using sqlite_detail::Transaction;
+
+using detail::outcome_is_terminal;
+using detail::outcome_state;
 
 namespace {
 
@@ -49,27 +53,6 @@ void add_queue(std::vector<std::string>& queues, std::string_view queue) {
 template <class Queues>
 void notify_queues(Notifier& notifier, const Queues& queues) {
     for (const auto& q : queues) notifier.notify(q);
-}
-
-std::string_view outcome_state(const Outcome& o) {
-    switch (o.kind) {
-        case OutcomeKind::complete:
-            return "completed";
-        case OutcomeKind::retry:
-            return "retryable";
-        case OutcomeKind::snooze:
-            return o.run_at <= o.at ? "available" : "scheduled";
-        case OutcomeKind::discard:
-            return "discarded";
-        case OutcomeKind::cancel:
-            return "cancelled";
-    }
-    throw Error(ErrorCode::invalid_argument, "complete: unknown outcome kind", "kind");
-}
-
-bool outcome_is_terminal(OutcomeKind kind) {
-    return kind == OutcomeKind::complete || kind == OutcomeKind::discard ||
-           kind == OutcomeKind::cancel;
 }
 
 // Binds a filter string, NULL when empty (empty filters match everything).

@@ -1,0 +1,91 @@
+#pragma once
+// PostgresStore: the server backend — many worker processes on many hosts against one
+// PostgreSQL database, claims with FOR UPDATE SKIP LOCKED, wake-ups with LISTEN/NOTIFY.
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "jobq/clock.hpp"
+#include "jobq/job_spec.hpp"
+#include "jobq/store.hpp"
+
+namespace pqxx {
+class transaction_base;
+}
+
+namespace jobq {
+
+/// Settings of a PostgresStore.
+struct PostgresOptions {
+    /// The schema that holds jobq's tables; created by migrate(). Several independent jobq
+    /// installations can share one database under different schemas. A plain lower-case SQL
+    /// identifier: [a-z_][a-z0-9_]*, at most 63 characters.
+    std::string schema = "jobq";
+    /// Connections for store calls, opened on demand and reopened after a loss. The LISTEN
+    /// connection of notifier() is one more, opened on the first subscription.
+    int pool_size = 4;
+    /// How long opening a connection may take before the call fails as `unavailable`.
+    std::chrono::milliseconds connect_timeout{5000};
+    /// Run migrate() in the constructor.
+    bool migrate = false;
+};
+
+/// Store on a PostgreSQL database. Thread-safe: each call borrows one connection of the pool.
+///
+/// Connection loss: a call whose connection breaks throws Error(unavailable) and the
+/// connection is dropped; the next call opens a new one. The Worker and Scheduler retry with
+/// backoff, and every outcome is fenced by (id, attempt, worker), so an outcome whose commit
+/// was in doubt may be sent again without being applied twice.
+class PostgresStore final : public Store {
+  public:
+    /// `conninfo` is a libpq connection string: a URL (postgresql://user@host:port/db?...) or
+    /// key=value pairs. Connects lazily; throws Error(invalid_argument) on bad options.
+    explicit PostgresStore(std::string conninfo, PostgresOptions options = {});
+    ~PostgresStore() override;
+    PostgresStore(const PostgresStore&) = delete;
+    PostgresStore& operator=(const PostgresStore&) = delete;
+
+    /// Creates or upgrades the schema under an advisory lock, so any number of processes may
+    /// call it at once: one applies each migration, the others wait and find it done.
+    int migrate() override;
+    int schema_version() override;
+    std::vector<InsertResult> insert(std::span<const NewJob> jobs) override;
+    std::vector<Job> claim(const ClaimRequest& request) override;
+    std::vector<JobId> heartbeat(const HeartbeatRequest& request) override;
+    std::vector<bool> complete(std::span<const Outcome> outcomes) override;
+    std::optional<Job> get(JobId id) override;
+    JobPage list(const JobFilter& filter) override;
+    std::vector<QueueStats> stats(Timestamp now) override;
+    ChangeResult cancel(JobId id, Timestamp now) override;
+    ChangeResult retry(JobId id, Timestamp now) override;
+    ChangeResult remove(JobId id) override;
+    std::int64_t replay_discarded(const JobFilter& filter, Timestamp now) override;
+    std::vector<Job> expired_leases(Timestamp now, int limit) override;
+    std::int64_t promote_due(Timestamp now) override;
+    std::optional<Timestamp> next_run_at(std::span<const std::string> queues) override;
+    std::int64_t prune(const PruneRequest& request) override;
+    /// LISTEN/NOTIFY: wakes subscribers in every process connected to this schema.
+    Notifier& notifier() override;
+
+    /// Transactional enqueue: inserts inside the caller's own open transaction (any
+    /// connection to the same database), so the job exists if and only if that transaction
+    /// commits; the wake-up NOTIFY is sent by the same commit. Validates first (throws Error,
+    /// writes nothing on bad input).
+    std::vector<InsertResult> enqueue_in(pqxx::transaction_base& tx, std::span<const JobSpec> specs,
+                                         const Clock& clock = system_clock());
+    /// One-job form of enqueue_in.
+    InsertResult enqueue_in(pqxx::transaction_base& tx, const JobSpec& spec,
+                            const Clock& clock = system_clock());
+
+    /// The schema the store works in.
+    const std::string& schema() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace jobq

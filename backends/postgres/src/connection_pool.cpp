@@ -1,0 +1,138 @@
+#include "connection_pool.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <pqxx/except>
+
+#include "jobq/error.hpp"
+
+namespace jobq::postgres_detail {
+
+namespace {
+
+bool is_url(std::string_view conninfo) {
+    return conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+}
+
+// SQLSTATEs that mean "the server or the connection is gone", not "the statement is wrong":
+// class 08 (connection exception), 57P01-57P05 (admin or crash shutdown, cannot connect now),
+// 53300 (too many connections).
+bool is_unavailable_state(std::string_view state) {
+    return state.starts_with("08") || state.starts_with("57P") || state == "53300";
+}
+
+}  // namespace
+
+std::string with_connect_timeout(std::string conninfo, std::chrono::milliseconds timeout) {
+    if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
+    const long long seconds = std::max<long long>(2, (timeout.count() + 999) / 1000);
+    if (is_url(conninfo)) {
+        conninfo += conninfo.find('?') == std::string::npos ? '?' : '&';
+        conninfo += fmt::format("connect_timeout={}", seconds);
+    } else {
+        conninfo += fmt::format(" connect_timeout={}", seconds);
+    }
+    return conninfo;
+}
+
+void rethrow_as_error(std::string_view op, bool& connection_lost) {
+    try {
+        throw;
+    } catch (const Error&) {
+        throw;
+    } catch (const pqxx::broken_connection& e) {
+        connection_lost = true;
+        throw Error(ErrorCode::unavailable,
+                    fmt::format("{}: the connection to PostgreSQL was lost: {}", op, e.what()));
+    } catch (const pqxx::in_doubt_error& e) {
+        connection_lost = true;
+        throw Error(ErrorCode::unavailable,
+                    fmt::format("{}: the connection was lost during commit; the change may or "
+                                "may not have been applied: {}",
+                                op, e.what()));
+    } catch (const pqxx::sql_error& e) {
+        const std::string& state = e.sqlstate();
+        if (is_unavailable_state(state)) {
+            connection_lost = true;
+            throw Error(ErrorCode::unavailable,
+                        fmt::format("{}: PostgreSQL is unavailable ({}): {}", op, state, e.what()));
+        }
+        if (state == "42P01" || state == "3F000") {
+            throw Error(
+                ErrorCode::schema,
+                fmt::format("{}: the database is not migrated; run migrate() ({})", op, e.what()));
+        }
+        throw Error(ErrorCode::storage, fmt::format("{}: PostgreSQL refused the statement ({}): {}",
+                                                    op, state, e.what()));
+    } catch (const pqxx::failure& e) {
+        throw Error(ErrorCode::storage, fmt::format("{}: {}", op, e.what()));
+    }
+}
+
+ConnectionPool::ConnectionPool(std::string conninfo, int size,
+                               std::function<void(pqxx::connection&)> on_open)
+    : conninfo_(std::move(conninfo)), size_(std::max(1, size)), on_open_(std::move(on_open)) {}
+
+ConnectionPool::~ConnectionPool() = default;
+
+ConnectionPool::Lease::~Lease() {
+    if (pool != nullptr) pool->release(*this);
+}
+
+ConnectionPool::Lease ConnectionPool::acquire(std::string_view op) {
+    Lease lease;
+    {
+        std::unique_lock lock(mutex_);
+        freed_.wait(lock, [this] { return !idle_.empty() || open_ < size_; });
+        if (!idle_.empty()) {
+            lease.connection = std::move(idle_.back());
+            idle_.pop_back();
+            lease.pool = this;
+            return lease;
+        }
+        ++open_;  // reserved; opened below without holding the lock
+    }
+    try {
+        auto connection = std::make_unique<pqxx::connection>(conninfo_);
+        if (on_open_) on_open_(*connection);
+        lease.connection = std::move(connection);
+        lease.pool = this;
+        return lease;
+    } catch (...) {
+        {
+            std::lock_guard lock(mutex_);
+            --open_;
+        }
+        freed_.notify_one();
+        bool lost = false;
+        try {
+            rethrow_as_error(op, lost);
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::storage) {
+                throw Error(ErrorCode::unavailable,
+                            fmt::format("{}: cannot connect to PostgreSQL: {}", op, e.what()));
+            }
+            throw;
+        }
+    }
+    return lease;  // not reached
+}
+
+void ConnectionPool::release(Lease& lease) noexcept {
+    if (lease.pool == nullptr) return;
+    lease.pool = nullptr;
+    {
+        std::lock_guard lock(mutex_);
+        if (lease.broken || !lease.connection) {
+            --open_;
+        } else {
+            idle_.push_back(std::move(lease.connection));
+        }
+    }
+    // Dropped outside the lock: closing a broken connection may take a moment.
+    lease.connection.reset();
+    freed_.notify_one();
+}
+
+}  // namespace jobq::postgres_detail
