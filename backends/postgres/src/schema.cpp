@@ -4,6 +4,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
+#include "jobq/detail/schema_check.hpp"
 #include "jobq/error.hpp"
 #include "statements.hpp"
 
@@ -61,21 +62,7 @@ int read_schema_version(pqxx::connection& conn, std::string_view schema) {
 }
 
 void check_schema_version(int version) {
-    const int library = library_schema_version();
-    if (version == library) return;
-    if (version == 0) {
-        throw Error(ErrorCode::schema, "database is not migrated; run migrate()");
-    }
-    if (version < library) {
-        throw Error(ErrorCode::schema,
-                    fmt::format("database schema is at version {}, this library needs {}; "
-                                "run migrate()",
-                                version, library));
-    }
-    throw Error(ErrorCode::schema,
-                fmt::format("database schema version {} is newer than this library's ({}); "
-                            "upgrade jobq to use this database",
-                            version, library));
+    detail::check_schema_version(version, library_schema_version());
 }
 
 int migrate(pqxx::connection& conn, std::string_view schema) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "jobq/detail/schema_check.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq::sqlite_detail {
@@ -11,21 +12,7 @@ namespace jobq::sqlite_detail {
 namespace {
 
 void check_version(int version) {
-    const int library = library_schema_version();
-    if (version == library) return;
-    if (version == 0) {
-        throw Error(ErrorCode::schema, "database is not migrated; run migrate()");
-    }
-    if (version < library) {
-        throw Error(ErrorCode::schema,
-                    fmt::format("database schema is at version {}, this library needs {}; "
-                                "run migrate()",
-                                version, library));
-    }
-    throw Error(ErrorCode::schema,
-                fmt::format("database schema version {} is newer than this library's ({}); "
-                            "upgrade jobq to use this database",
-                            version, library));
+    detail::check_schema_version(version, library_schema_version());
 }
 
 }  // namespace
