@@ -2,6 +2,7 @@
 # the one that asks for a missing component, which must fail. Inputs (all -D):
 #   JOBQ_BUILD_DIR JOBQ_CONFIG JOBQ_VERSION WORK_DIR CONSUMER_SOURCE_DIR
 #   MISSING_COMPONENT_SOURCE_DIR GENERATOR CXX_COMPILER CXX_COMPILER_LAUNCHER EXTRA_FLAGS
+#   JOBQ_WITH_POSTGRES (ON: the consumer also uses the postgres component)
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var JOBQ_BUILD_DIR JOBQ_CONFIG JOBQ_VERSION WORK_DIR CONSUMER_SOURCE_DIR
@@ -64,9 +65,14 @@ if(NOT err MATCHES "nosuch")
                       "--- stderr\n${err}")
 endif()
 
-step("configure the consumer against ${prefix}"
+set(consumer_with_postgres OFF)
+if(JOBQ_WITH_POSTGRES)
+  set(consumer_with_postgres ON)
+endif()
+step("configure the consumer against ${prefix} (postgres: ${consumer_with_postgres})"
   ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} ${configure_args}
-  -DJOBQ_EXPECTED_VERSION=${JOBQ_VERSION})
+  -DJOBQ_EXPECTED_VERSION=${JOBQ_VERSION}
+  -DJOBQ_CONSUMER_WITH_POSTGRES=${consumer_with_postgres})
 step("build the consumer" ${CMAKE_COMMAND} --build ${consumer_build} --config ${JOBQ_CONFIG})
 step("run the consumer" ${consumer_build}/jobq_consumer ${run_dir})
 string(STRIP "${step_output}" step_output)

@@ -1,5 +1,6 @@
 // Round trip through an installed jobq: open a SQLite store, migrate, enqueue, read back.
-// Exits 0 only when the job read back is the job enqueued.
+// Exits 0 only when the job read back is the job enqueued (and, built with the postgres
+// component, a PostgresStore was constructed; postgres.cpp).
 
 #include <cstdio>
 #include <exception>
@@ -13,6 +14,10 @@
 #include <jobq/sqlite/sqlite_store.hpp>
 
 namespace fs = std::filesystem;
+
+#ifdef JOBQ_CONSUMER_WITH_POSTGRES
+std::string consumer_postgres_schema();  // postgres.cpp
+#endif
 
 int main(int argc, char** argv) {
     // The test passes a directory of its own; run by hand it falls back to the temp directory.
@@ -40,6 +45,19 @@ int main(int argc, char** argv) {
                         static_cast<long long>(job->id));
             status = 0;
         }
+#ifdef JOBQ_CONSUMER_WITH_POSTGRES
+        if (status == 0) {
+            const std::string schema = consumer_postgres_schema();
+            if (schema != "jobq_consumer") {
+                std::fprintf(stderr, "PostgresStore reports schema '%s', not jobq_consumer\n",
+                             schema.c_str());
+                status = 1;
+            } else {
+                std::printf("jobq consumer: PostgresStore constructed (schema %s)\n",
+                            schema.c_str());
+            }
+        }
+#endif
     } catch (const std::exception& e) {
         std::fprintf(stderr, "jobq consumer failed: %s\n", e.what());
     }
