@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 #include <pqxx/except>
 
 #include "jobq/error.hpp"
@@ -22,7 +23,35 @@ bool is_unavailable_state(std::string_view state) {
     return state.starts_with("08") || state.starts_with("57P") || state == "53300";
 }
 
+// libpq's messages end in a newline and may span lines; log lines want one.
+std::string one_line(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '\n' || c == '\r' || c == '\t') {
+            if (!out.empty() && out.back() != ' ') out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
 }  // namespace
+
+void validate_conninfo(const std::string& conninfo) {
+    char* message = nullptr;
+    PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &message);
+    if (options != nullptr) {
+        PQconninfoFree(options);
+        return;
+    }
+    const std::string why = message != nullptr ? one_line(message) : "out of memory";
+    PQfreemem(message);
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("conninfo: not a valid PostgreSQL connection string: {}", why),
+                "conninfo");
+}
 
 std::string with_connect_timeout(std::string conninfo, std::chrono::milliseconds timeout) {
     if (conninfo.find("connect_timeout") != std::string::npos) return conninfo;
@@ -43,30 +72,32 @@ void rethrow_as_error(std::string_view op, bool& connection_lost) {
         throw;
     } catch (const pqxx::broken_connection& e) {
         connection_lost = true;
-        throw Error(ErrorCode::unavailable,
-                    fmt::format("{}: the connection to PostgreSQL was lost: {}", op, e.what()));
+        throw Error(
+            ErrorCode::unavailable,
+            fmt::format("{}: the connection to PostgreSQL was lost: {}", op, one_line(e.what())));
     } catch (const pqxx::in_doubt_error& e) {
         connection_lost = true;
         throw Error(ErrorCode::unavailable,
                     fmt::format("{}: the connection was lost during commit; the change may or "
                                 "may not have been applied: {}",
-                                op, e.what()));
+                                op, one_line(e.what())));
     } catch (const pqxx::sql_error& e) {
         const std::string& state = e.sqlstate();
         if (is_unavailable_state(state)) {
             connection_lost = true;
             throw Error(ErrorCode::unavailable,
-                        fmt::format("{}: PostgreSQL is unavailable ({}): {}", op, state, e.what()));
+                        fmt::format("{}: PostgreSQL is unavailable ({}): {}", op, state,
+                                    one_line(e.what())));
         }
         if (state == "42P01" || state == "3F000") {
-            throw Error(
-                ErrorCode::schema,
-                fmt::format("{}: the database is not migrated; run migrate() ({})", op, e.what()));
+            throw Error(ErrorCode::schema,
+                        fmt::format("{}: the database is not migrated; run migrate() ({})", op,
+                                    one_line(e.what())));
         }
         throw Error(ErrorCode::storage, fmt::format("{}: PostgreSQL refused the statement ({}): {}",
-                                                    op, state, e.what()));
+                                                    op, state, one_line(e.what())));
     } catch (const pqxx::failure& e) {
-        throw Error(ErrorCode::storage, fmt::format("{}: {}", op, e.what()));
+        throw Error(ErrorCode::storage, fmt::format("{}: {}", op, one_line(e.what())));
     }
 }
 
@@ -99,24 +130,17 @@ ConnectionPool::Lease ConnectionPool::acquire(std::string_view op) {
         lease.connection = std::move(connection);
         lease.pool = this;
         return lease;
-    } catch (...) {
+    } catch (const std::exception& e) {
         {
             std::lock_guard lock(mutex_);
             --open_;
         }
         freed_.notify_one();
-        bool lost = false;
-        try {
-            rethrow_as_error(op, lost);
-        } catch (const Error& e) {
-            if (e.code() == ErrorCode::unavailable || e.code() == ErrorCode::storage) {
-                throw Error(ErrorCode::unavailable,
-                            fmt::format("{}: cannot connect to PostgreSQL: {}", op, e.what()));
-            }
-            throw;
-        }
+        // libpqxx 6.4 reports every failure to connect (server down, refused login, no such
+        // database) the same way; all are worth retrying, as the server may be on its way.
+        throw Error(ErrorCode::unavailable,
+                    fmt::format("{}: cannot connect to PostgreSQL: {}", op, one_line(e.what())));
     }
-    return lease;  // not reached
 }
 
 void ConnectionPool::release(Lease& lease) noexcept {

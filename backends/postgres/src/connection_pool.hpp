@@ -16,6 +16,10 @@
 
 namespace jobq::postgres_detail {
 
+/// Throws Error(invalid_argument, field "conninfo") unless libpq can parse `conninfo` (a
+/// misspelt option would otherwise fail every connection attempt, retried for ever).
+void validate_conninfo(const std::string& conninfo);
+
 /// `conninfo` with libpq's connect_timeout added (whole seconds, at least 2, libpq's own
 /// minimum) unless it already sets one; works for URLs and key=value strings.
 std::string with_connect_timeout(std::string conninfo, std::chrono::milliseconds timeout);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <vector>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +11,10 @@
 
 #include <pqxx/connection>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 #include <pqxx/notification>
+
+#include "pg_array.hpp"
 
 namespace jobq::postgres_detail {
 
@@ -18,23 +23,27 @@ namespace {
 class Receiver final : public pqxx::notification_receiver {
   public:
     Receiver(pqxx::connection_base& c, const std::string& channel, Notifier& local)
-        : pqxx::notification_receiver(c, channel), local_(local) {}
-    void operator()(const std::string& payload, int) override { local_.notify(payload); }
+        : pqxx::notification_receiver(c, channel), own_pid_(c.backendpid()), local_(local) {}
+    void operator()(const std::string& payload, int backend_pid) override {
+        // Our own NOTIFYs come back to us; local subscribers were woken when they were sent.
+        if (backend_pid == own_pid_) return;
+        local_.notify(payload);
+    }
 
   private:
+    int own_pid_;
     Notifier& local_;
 };
 
 }  // namespace
 
-PgNotifier::PgNotifier(std::string conninfo, std::string channel,
-                       std::function<void(std::string_view)> send)
-    : conninfo_(std::move(conninfo)), channel_(std::move(channel)), send_(std::move(send)) {}
+PgNotifier::PgNotifier(std::string conninfo, std::string channel)
+    : conninfo_(std::move(conninfo)), channel_(std::move(channel)) {}
 
 PgNotifier::~PgNotifier() {
+    stopping_ = true;
     if (thread_.joinable()) {
-        const char stop = 1;
-        [[maybe_unused]] const auto n = ::write(wake_pipe_[1], &stop, 1);
+        signal_thread();
         thread_.join();
     }
     for (const int fd : wake_pipe_) {
@@ -50,35 +59,57 @@ Subscription PgNotifier::subscribe(Callback cb) {
 
 void PgNotifier::notify(std::string_view queue) {
     local_.notify(queue);
-    try {
-        send_(queue);
-    } catch (...) {
-        // Best effort: other processes fall back to their poll interval.
+    bool first = false;
+    {
+        std::lock_guard lock(pending_mutex_);
+        first = pending_.empty();
+        if (pending_.find(queue) == pending_.end()) pending_.emplace(queue);
+    }
+    start_once();
+    // One signal per batch: later wake-ups join the set until the thread takes it.
+    if (first) signal_thread();
+}
+
+void PgNotifier::signal_thread() {
+    if (wake_pipe_[1] < 0) return;
+    const char byte = 1;
+    [[maybe_unused]] const auto n = ::write(wake_pipe_[1], &byte, 1);
+}
+
+void PgNotifier::drain_signals() {
+    char buf[64];
+    while (::read(wake_pipe_[0], buf, sizeof buf) > 0) {
     }
 }
 
 void PgNotifier::start_once() {
     std::call_once(started_, [this] {
         if (::pipe(wake_pipe_) != 0) return;  // no listener: polling still works
-        ::fcntl(wake_pipe_[0], F_SETFD, FD_CLOEXEC);
-        ::fcntl(wake_pipe_[1], F_SETFD, FD_CLOEXEC);
+        for (const int fd : wake_pipe_) {
+            ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+            ::fcntl(fd, F_SETFL, O_NONBLOCK);
+        }
         thread_ = std::thread([this] { run(); });
     });
 }
 
 bool PgNotifier::pause(int ms) {
-    pollfd p{wake_pipe_[0], POLLIN, 0};
-    for (;;) {
-        const int r = ::poll(&p, 1, ms);
-        if (r < 0 && errno == EINTR) continue;
-        return r == 0;  // timed out: not stopped
+    // Wake-ups to send do not cut the backoff short: only stopping does.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (!stopping_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return true;
+        pollfd p{wake_pipe_[0], POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) > 0) drain_signals();
     }
+    return false;
 }
 
 void PgNotifier::run() {
     int backoff_ms = 50;
     bool connected_before = false;
-    for (;;) {
+    while (!stopping_) {
         try {
             pqxx::connection conn(conninfo_);
             Receiver receiver(conn, channel_, local_);
@@ -90,20 +121,34 @@ void PgNotifier::run() {
             connected_before = true;
             backoff_ms = 50;
             for (;;) {
+                std::vector<std::string> queues;
+                {
+                    std::lock_guard lock(pending_mutex_);
+                    queues.assign(pending_.begin(), pending_.end());
+                    pending_.clear();
+                }
+                if (!queues.empty()) {
+                    pqxx::nontransaction tx(conn);
+                    tx.exec_params("SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q", channel_,
+                                   text_array(queues));
+                }
                 pollfd fds[2] = {{wake_pipe_[0], POLLIN, 0}, {conn.sock(), POLLIN, 0}};
                 const int r = ::poll(fds, 2, -1);
                 if (r < 0) {
                     if (errno == EINTR) continue;
                     break;
                 }
-                if (fds[0].revents != 0) return;
-                conn.get_notifs();  // reads the socket, calls the receiver; throws when lost
-                if (!conn.is_open() || (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
-                    break;
+                if (fds[0].revents != 0) drain_signals();
+                if (stopping_) return;
+                if (fds[1].revents != 0) {
+                    conn.get_notifs();  // reads the socket, calls the receiver; throws when lost
+                    if (!conn.is_open() || (fds[1].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
+                        break;
+                    }
                 }
             }
         } catch (const std::exception&) {
-            // Lost or refused: retry below.
+            // Lost or refused: retry below. Wake-ups queued meanwhile are sent after it.
         }
         if (!pause(backoff_ms)) return;
         backoff_ms = std::min(backoff_ms * 2, 5000);

@@ -1,12 +1,20 @@
 #pragma once
-// The PostgreSQL notifier: LISTEN on a session connection of its own, in a thread of its own,
-// turning NOTIFY into wake-ups of this process's subscribers. Started by the first
-// subscription; reconnects with backoff when the connection is lost, and then wakes every
-// queue, since notifications sent while it was away are gone. Polling stays the fallback.
+// The PostgreSQL notifier: one session connection of its own, in a thread of its own, that
+// LISTENs for wake-ups from other processes and sends this process's wake-ups to them.
+//
+// Sending from here, outside the inserting transaction, matters: PostgreSQL serialises every
+// committing transaction that has sent a NOTIFY on one global lock held through its WAL
+// flush, so NOTIFY inside each enqueue made concurrent enqueues queue up one flush at a time
+// (measured: 8 clients no faster than 1). Here a NOTIFY commits alone, writes no WAL, and
+// the wake-ups that pile up while one is sent go out together in the next.
+//
+// Started by the first subscription or wake-up; reconnects with backoff when the connection
+// is lost, and then wakes every local queue, since notifications sent meanwhile are gone.
+// Polling stays the fallback.
 
-#include <functional>
-#include <memory>
+#include <atomic>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -17,28 +25,31 @@ namespace jobq::postgres_detail {
 
 class PgNotifier final : public Notifier {
   public:
-    /// `send` issues NOTIFY `channel` with the queue as payload (best effort; may throw).
-    PgNotifier(std::string conninfo, std::string channel,
-               std::function<void(std::string_view)> send);
+    PgNotifier(std::string conninfo, std::string channel);
     ~PgNotifier() override;
 
     Subscription subscribe(Callback cb) override;
-    /// Wakes this process's subscribers now and every other process through NOTIFY.
+    /// Wakes this process's subscribers now and, through NOTIFY, every other process's.
     void notify(std::string_view queue) override;
 
   private:
     void start_once();
     void run();
+    void signal_thread();
+    void drain_signals();
     /// Waits up to `ms` or until stopped; returns false when stopped.
     bool pause(int ms);
 
     std::string conninfo_;
     std::string channel_;
-    std::function<void(std::string_view)> send_;
     LocalNotifier local_;
     std::once_flag started_;
     std::thread thread_;
-    int wake_pipe_[2] = {-1, -1};  // written by the destructor to end the thread's wait
+    std::atomic<bool> stopping_{false};
+    int wake_pipe_[2] = {-1, -1};  // wakes the thread: something to send, or stop
+
+    std::mutex pending_mutex_;
+    std::set<std::string, std::less<>> pending_;  // queues to NOTIFY ("" = all)
 };
 
 }  // namespace jobq::postgres_detail

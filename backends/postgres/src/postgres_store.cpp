@@ -66,7 +66,7 @@ class InsertBatch {
 
     // Runs the insert through `exec(Sql, args...)`; the new ids in the order jobs were added.
     template <class Exec>
-    std::vector<JobId> run(Exec&& exec, const std::string& channel) && {
+    std::vector<JobId> run(Exec&& exec, const char* channel) && {
         const pqxx::result r =
             exec(Sql::insert_jobs, std::move(kind_).finish(), std::move(queue_).finish(),
                  std::move(tenant_).finish(), std::move(payload_).finish(),
@@ -95,7 +95,7 @@ class InsertBatch {
 // needs `exec` to run inside a transaction when any job is unique.
 template <class Exec>
 std::vector<InsertResult> insert_jobs(Exec&& exec, std::span<const NewJob> jobs,
-                                      const std::string& schema, const std::string& channel) {
+                                      const std::string& schema, const char* channel) {
     std::vector<InsertResult> results;
     results.reserve(jobs.size());
     InsertBatch batch;
@@ -174,14 +174,7 @@ struct PostgresStore::Impl {
                   c.prepare(Statements::name(id), sql.text(id));
               }
           }) {
-        notifier = std::make_unique<postgres_detail::PgNotifier>(
-            conninfo, sql.channel(), [this](std::string_view queue) {
-                pool.run("notify", [&](pqxx::connection& c) {
-                    pqxx::nontransaction tx(c);
-                    tx.exec_prepared(Statements::name(Sql::notify), sql.channel(),
-                                     std::string(queue));
-                });
-            });
+        notifier = std::make_unique<postgres_detail::PgNotifier>(conninfo, sql.channel());
     }
 
     void require_schema(pqxx::connection& c) {
@@ -242,6 +235,7 @@ PostgresStore::PostgresStore(std::string conninfo, PostgresOptions options) {
         throw Error(ErrorCode::invalid_argument, "conninfo: the connection string is empty",
                     "conninfo");
     }
+    postgres_detail::validate_conninfo(conninfo);
     const bool run_migrate = options.migrate;
     impl_ = std::make_unique<Impl>(std::move(conninfo), std::move(options));
     if (run_migrate) migrate();
@@ -276,16 +270,28 @@ int PostgresStore::schema_version() {
 std::vector<InsertResult> PostgresStore::insert(std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};
     const std::string& schema = impl_->options.schema;
-    const std::string& channel = impl_->sql.channel();
+    std::vector<InsertResult> results;
     if (!any_unique(jobs)) {
         // One statement: the common path is one round trip and one commit.
         auto exec = [this](Sql id, auto&&... args) {
             return impl_->exec("insert", id, std::forward<decltype(args)>(args)...);
         };
-        return insert_jobs(exec, jobs, schema, channel);
+        results = insert_jobs(exec, jobs, schema, nullptr);
+    } else {
+        results = impl_->in_transaction(
+            "insert", [&](auto& exec) { return insert_jobs(exec, jobs, schema, nullptr); });
     }
-    return impl_->in_transaction(
-        "insert", [&](auto& exec) { return insert_jobs(exec, jobs, schema, channel); });
+    // After the commit, so a woken worker finds the jobs.
+    std::vector<std::string_view> woken;
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        const NewJob& job = jobs[i];
+        if (results[i].duplicate || job.state != JobState::available) continue;
+        if (std::find(woken.begin(), woken.end(), job.queue) == woken.end()) {
+            woken.push_back(job.queue);
+        }
+    }
+    for (const std::string_view queue : woken) impl_->notifier->notify(queue);
+    return results;
 }
 
 std::vector<InsertResult> PostgresStore::enqueue_in(pqxx::transaction_base& tx,
@@ -299,7 +305,8 @@ std::vector<InsertResult> PostgresStore::enqueue_in(pqxx::transaction_base& tx,
         return tx.exec_params(impl_->sql.text(id), std::forward<decltype(args)>(args)...);
     };
     try {
-        return insert_jobs(exec, jobs, impl_->options.schema, impl_->sql.channel());
+        // The NOTIFY goes with the caller's commit, so nobody is woken for a rollback.
+        return insert_jobs(exec, jobs, impl_->options.schema, impl_->sql.channel().c_str());
     } catch (...) {
         bool lost = false;
         postgres_detail::rethrow_as_error("enqueue_in", lost);

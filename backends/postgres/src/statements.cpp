@@ -53,7 +53,7 @@ const char* Statements::name(Sql id) {
         "jobq_heartbeat",   "jobq_complete",    "jobq_get",         "jobq_list",
         "jobq_stats",       "jobq_cancel",      "jobq_retry",       "jobq_remove",
         "jobq_replay",      "jobq_expired",     "jobq_promote_due", "jobq_next_run_at",
-        "jobq_prune",       "jobq_notify",
+        "jobq_prune",
     };
     return names[static_cast<std::size_t>(id)];
 }
@@ -66,9 +66,10 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         return texts_[static_cast<std::size_t>(id)];
     };
 
-    // One row per job in 13 parallel arrays; $14 the channel. Only jobs that are runnable
-    // now wake anyone, and one NOTIFY per distinct queue: PostgreSQL also folds identical
-    // notifications of one transaction into one, so a bulk insert is a handful of wake-ups.
+    // One row per job in 13 parallel arrays; returns the new ids. $14 the channel to NOTIFY
+    // in the same transaction, or NULL for none: only enqueue_in, inside the caller's
+    // transaction, needs that (see listener.hpp for why the store's own inserts do not).
+    // Only jobs runnable now wake anyone, one NOTIFY per distinct queue.
     at(Sql::insert_jobs) =
         "WITH ins AS (INSERT INTO @T (kind, queue, tenant, payload, priority, state,"
         " max_attempts, created_at, run_at, timeout_us, unique_key, tags, retry_policy)"
@@ -77,7 +78,8 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " $12::jsonb[], $13::jsonb[])"
         " RETURNING id, queue, state),"
         " woken AS (SELECT pg_notify($14, d.queue) FROM"
-        " (SELECT DISTINCT queue FROM ins WHERE state = 'available') d)"
+        " (SELECT DISTINCT queue FROM ins WHERE state = 'available') d"
+        " WHERE $14::text IS NOT NULL)"
         " SELECT ins.id FROM ins, (SELECT count(*) FROM woken) w";
 
     // Unique jobs: the lookup and the insert run under a transaction-scoped advisory lock on
@@ -202,8 +204,6 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         "WITH d AS (DELETE FROM @T WHERE id IN (SELECT id FROM @T WHERE state = $1"
         " AND finished_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING 1)"
         " SELECT count(*) FROM d";
-    // $1 channel, $2 queue.
-    at(Sql::notify) = "SELECT pg_notify($1, $2)";
 
     for (std::string& t : texts_) t = with_table(std::move(t), table);
 }

@@ -27,7 +27,6 @@ enum class Sql : std::size_t {
     promote_due,
     next_run_at,
     prune,
-    notify,
     count_,  // not a statement
 };
 
