@@ -13,9 +13,16 @@
 //   latency       a Worker (concurrency C, default 10) idles; N jobs are enqueued one at a
 //                 time every U µs (default 2000) from another thread; enqueue call -> handler
 //                 start, p50/p95/p99 in ms
+//   claim-cost    N available jobs are inserted (untimed; PostgreSQL is then vacuumed and
+//                 analyzed, as autovacuum would have); 50 claims of B (default 10) jobs each
+//                 are timed, p50/p95 in µs
 //
-// The database is deleted and created afresh (SQLite: the file and its -wal/-shm), so runs do
-// not depend on one another. A SQLite URL may carry ?durability=normal|full.
+// The database is deleted and created afresh, so runs do not depend on one another: SQLite
+// deletes the file and its -wal/-shm; PostgreSQL drops the schema (DROP SCHEMA ... CASCADE) and
+// migrates it anew. A SQLite URL may carry ?durability=normal|full. A PostgreSQL URL
+// (postgresql://USER@HOST:PORT/DB) may carry ?schema=NAME (default here: jobq_bench, never the
+// library's default "jobq", so a bench run cannot drop a real queue by accident) and
+// ?pool_size=N (store connections; give at least --concurrency for the client workloads).
 
 #include <algorithm>
 #include <atomic>
@@ -48,6 +55,10 @@
 #include "jobq/registry.hpp"
 #include "jobq/store.hpp"
 #include "jobq/worker.hpp"
+
+#ifdef JOBQ_TOOLS_HAVE_POSTGRES
+#include <pqxx/pqxx>
+#endif
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -114,15 +125,28 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
 }
 
-// What every result line says about where it ran.
+constexpr const char* default_bench_schema = "jobq_bench";
+
+// The store under test and what every result line says about where it ran.
 struct Target {
     std::unique_ptr<jobq::Store> store;
     std::string backend;
-    std::string durability;  // empty when the backend has no such setting
+    std::string durability;  // sqlite only
+    std::string pg_conninfo;  // postgres only: for the bench's own SQL (drop, vacuum)
+    std::string pg_schema;
+    int pg_pool_size = 0;
 };
 
+#ifdef JOBQ_TOOLS_HAVE_POSTGRES
+void drop_schema(const std::string& conninfo, const std::string& schema) {
+    pqxx::connection connection{conninfo};
+    pqxx::nontransaction tx{connection};
+    tx.exec0("DROP SCHEMA IF EXISTS " + tx.quote_name(schema) + " CASCADE");
+}
+#endif
+
 Target open_fresh(const std::string& db) {
-    const jobq::tools::StoreLocation location = jobq::tools::parse_store_url(db);
+    jobq::tools::StoreLocation location = jobq::tools::parse_store_url(db);
     Target t;
     if (location.backend == jobq::tools::Backend::sqlite) {
         for (const char* suffix : {"", "-wal", "-shm"}) {
@@ -132,19 +156,56 @@ Target open_fresh(const std::string& db) {
         t.durability =
             location.sqlite_options.durability == jobq::SqliteDurability::full ? "full" : "normal";
     } else {
-        // Other backends have no file to delete; the caller points us at an empty database.
         t.backend = "postgres";
+        if (!location.postgres_schema_given) location.postgres_options.schema = default_bench_schema;
+        t.pg_conninfo = location.postgres_conninfo;
+        t.pg_schema = location.postgres_options.schema;
+        t.pg_pool_size = location.postgres_options.pool_size;
+#ifdef JOBQ_TOOLS_HAVE_POSTGRES
+        drop_schema(t.pg_conninfo, t.pg_schema);
+#endif  // else open_store reports that the backend is not built in
     }
     t.store = jobq::tools::open_store(location);
     t.store->migrate();
     return t;
 }
 
-nlohmann::json result_line(const Options& o, const Target& t, std::int64_t jobs, double seconds) {
+// After a bulk fill PostgreSQL has no statistics and no visibility map for the new rows until
+// autovacuum reaches them, which it would do in the middle of the timed claims. A queue that
+// has been running has both, so vacuum and analyze now, untimed. SQLite needs nothing.
+void settle_after_fill(const Target& t) {
+#ifdef JOBQ_TOOLS_HAVE_POSTGRES
+    if (t.backend != "postgres") return;
+    pqxx::connection connection{t.pg_conninfo};
+    pqxx::nontransaction tx{connection};  // VACUUM cannot run inside a transaction block
+    std::vector<std::string> tables;
+    for (const pqxx::row& row :
+         tx.exec_params("SELECT tablename FROM pg_tables WHERE schemaname = $1", t.pg_schema)) {
+        tables.push_back(row[0].as<std::string>());
+    }
+    for (const std::string& table : tables) {
+        tx.exec0("VACUUM (ANALYZE) " + tx.quote_name(t.pg_schema) + "." + tx.quote_name(table));
+    }
+#else
+    (void)t;
+#endif
+}
+
+// The fields every result line starts with: the workload and where it ran.
+nlohmann::json line_head(const Options& o, const Target& t) {
     nlohmann::json j;
     j["workload"] = o.workload;
     j["backend"] = t.backend;
     if (!t.durability.empty()) j["durability"] = t.durability;
+    if (!t.pg_schema.empty()) {
+        j["schema"] = t.pg_schema;
+        j["pool_size"] = t.pg_pool_size;
+    }
+    return j;
+}
+
+nlohmann::json result_line(const Options& o, const Target& t, std::int64_t jobs, double seconds) {
+    nlohmann::json j = line_head(o, t);
     j["jobs"] = jobs;
     j["concurrency"] = o.concurrency;
     j["seconds"] = std::round(seconds * 1e4) / 1e4;
@@ -359,6 +420,7 @@ nlohmann::json claim_cost(const Options& o, Target& t) {
         queue.enqueue_many(std::span<const jobq::JobSpec>(chunk.data(), static_cast<std::size_t>(k)));
         done += k;
     }
+    settle_after_fill(t);
     std::vector<double> samples_us;
     for (int round = 0; round < claim_rounds; ++round) {
         jobq::ClaimRequest request;
@@ -381,10 +443,7 @@ nlohmann::json claim_cost(const Options& o, Target& t) {
         t.store->complete(outcomes);
     }
     std::sort(samples_us.begin(), samples_us.end());
-    nlohmann::json j;
-    j["workload"] = o.workload;
-    j["backend"] = t.backend;
-    if (!t.durability.empty()) j["durability"] = t.durability;
+    nlohmann::json j = line_head(o, t);
     j["available"] = o.jobs;
     j["batch"] = o.batch;
     j["rounds"] = claim_rounds;

@@ -4,6 +4,9 @@
 //   demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q] [--lease-ms N] [--poll-ms N]
 //               [--rescue-ms N] [--log PATH] [--grace-ms N]
 //
+// --db takes what `jobq --db` takes: a SQLite path or URL, or postgresql://... (see
+// tools/common/open_store.hpp); the schema is migrated at start.
+//
 // Kinds:
 //   demo.noop                    returns at once
 //   demo.sleep  {"ms": N}        waits N ms on a timer (cancellable: stop, timeout, lost lease)
@@ -17,6 +20,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -29,6 +33,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -173,6 +178,32 @@ void register_kinds(jobq::Registry& registry, const StartLog& log, const std::st
     });
 }
 
+// A worker may start before its database server is up (a fleet restarting together), so an
+// unreachable database is waited for, up to a minute, rather than fatal at once. Only
+// `unavailable` is retried: bad options or a schema newer than this build are reported at once
+// (and a database that stays unreachable, say a mistyped libpq parameter, after the minute).
+// Once running, the Worker and Scheduler ride out connection losses themselves: each failed
+// store call is logged and retried.
+void migrate_when_reachable(jobq::Store& store) {
+    const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::minutes{1};
+    milliseconds delay{200};
+    for (;;) {
+        try {
+            store.migrate();
+            return;
+        } catch (const jobq::Error& e) {
+            if (e.code() != jobq::ErrorCode::unavailable ||
+                std::chrono::steady_clock::now() + delay > give_up_at) {
+                throw;
+            }
+            fmt::print(stderr, "demo_worker: database unavailable, retrying in {} ms: {}\n",
+                       delay.count(), e.what());
+            std::this_thread::sleep_for(delay);
+            delay = std::min(delay * 2, milliseconds{5000});
+        }
+    }
+}
+
 // Graceful stop: the worker waits out its grace period and writes every outcome, the scheduler
 // finishes its pass in progress; then nothing is left on the io_context and io.run() returns.
 asio::awaitable<void> stop_all(jobq::Worker& worker, jobq::Scheduler& scheduler,
@@ -195,7 +226,7 @@ int main(int argc, char** argv) {
 
     try {
         std::unique_ptr<jobq::Store> store = jobq::tools::open_store(args.db);
-        store->migrate();
+        migrate_when_reachable(*store);
         StartLog log{args.log};
 
         asio::io_context io;

@@ -4,7 +4,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/sqlite/sqlite_store.hpp"
+#include "common/open_store.hpp"
 
 namespace jobq::test {
 
@@ -27,11 +27,15 @@ std::string jobq_binary() {
     return JOBQ_CLI_PATH;
 }
 
-CliFixture::CliFixture() {
+CliFixture::CliFixture() : CliFixture(std::string{}) {
+    db_ = dir_ / "jobs.db";
+    database_ = db_.string();
+}
+
+CliFixture::CliFixture(std::string database) : database_(std::move(database)) {
     std::string pattern = (std::filesystem::temp_directory_path() / "jobq-cli-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = pattern;
-    db_ = dir_ / "jobs.db";
 }
 
 CliFixture::~CliFixture() {
@@ -47,7 +51,7 @@ ProcessResult CliFixture::jobq_raw(const std::vector<std::string>& args, Process
 }
 
 ProcessResult CliFixture::jobq(const std::vector<std::string>& args) {
-    std::vector<std::string> full{"--db", db_.string()};
+    std::vector<std::string> full{"--db", database_};
     full.insert(full.end(), args.begin(), args.end());
     return jobq_raw(full);
 }
@@ -78,7 +82,8 @@ nlohmann::json CliFixture::show(JobId id) {
 }
 
 std::size_t CliFixture::count_jobs() {
-    SqliteStore store(db_.string());
+    const std::unique_ptr<Store> opened = tools::open_store(database_);
+    Store& store = *opened;
     std::size_t n = 0;
     JobFilter filter;
     filter.limit = 1000;
@@ -91,7 +96,8 @@ std::size_t CliFixture::count_jobs() {
 }
 
 std::vector<JobId> CliFixture::claim(const std::string& queue) {
-    SqliteStore store(db_.string());
+    const std::unique_ptr<Store> opened = tools::open_store(database_);
+    Store& store = *opened;
     std::vector<JobId> ids;
     for (const Job& job : claim_jobs(store, queue, system_clock().now())) ids.push_back(job.id);
     return ids;
@@ -100,7 +106,8 @@ std::vector<JobId> CliFixture::claim(const std::string& queue) {
 std::vector<JobId> CliFixture::finish_attempts(const std::string& queue, OutcomeKind kind,
                                                const std::string& message,
                                                const std::string& result) {
-    SqliteStore store(db_.string());
+    const std::unique_ptr<Store> opened = tools::open_store(database_);
+    Store& store = *opened;
     const Timestamp now = system_clock().now();
     std::vector<Outcome> outcomes;
     std::vector<JobId> ids;

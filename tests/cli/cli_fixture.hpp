@@ -19,7 +19,11 @@ std::string jobq_binary();
 
 class CliFixture {
   public:
+    /// A fresh SQLite file (db()) in a fresh directory.
     CliFixture();
+    /// `database` (any --db value, e.g. a PostgreSQL URL naming a fresh schema) and a fresh
+    /// directory to run in.
+    explicit CliFixture(std::string database);
     ~CliFixture();
     CliFixture(const CliFixture&) = delete;
     CliFixture& operator=(const CliFixture&) = delete;
@@ -51,10 +55,13 @@ class CliFixture {
 
     const std::filesystem::path& dir() const { return dir_; }
     const std::filesystem::path& db() const { return db_; }
+    /// The --db value the case runs with.
+    const std::string& database() const { return database_; }
 
   private:
     std::filesystem::path dir_;
     std::filesystem::path db_;
+    std::string database_;
 };
 
 /// True when `text` has exactly one line (ends with the only newline).

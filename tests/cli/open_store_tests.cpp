@@ -77,7 +77,121 @@ TEST_CASE("an unknown URL scheme is rejected by name") {
     CHECK(rejection("mysql://localhost/jobs").find("'mysql'") != std::string::npos);
 }
 
-TEST_CASE("PostgreSQL URLs are recognised but the backend is not built in yet") {
+TEST_CASE("postgresql:// and postgres:// URLs name a PostgreSQL database with default options") {
+    for (const std::string url : {"postgresql://u@h:5432/jobs", "postgres://u@h:5432/jobs",
+                                  "PostgreSQL://u@h:5432/jobs"}) {
+        CAPTURE(url);
+        const auto location = parse_store_url(url);
+        CHECK(location.backend == Backend::postgres);
+        // libpq knows only the lower-case scheme names.
+        CHECK(location.postgres_conninfo == "postgresql://u@h:5432/jobs");
+        CHECK(location.postgres_options.schema == jobq::PostgresOptions{}.schema);
+        CHECK(location.postgres_options.pool_size == jobq::PostgresOptions{}.pool_size);
+        CHECK_FALSE(location.postgres_schema_given);
+        CHECK(location.url == url);
+    }
+    CHECK(parse_store_url("postgresql://").postgres_conninfo == "postgresql://");
+    CHECK(parse_store_url("postgresql:///jobs").postgres_conninfo == "postgresql:///jobs");
+}
+
+TEST_CASE("schema and pool_size are jobq's options and are taken out of the libpq URL") {
+    const auto location = parse_store_url(
+        "postgresql://u@h/db?sslmode=disable&schema=app_jobs&connect_timeout=3&pool_size=8");
+    CHECK(location.postgres_options.schema == "app_jobs");
+    CHECK(location.postgres_schema_given);
+    CHECK(location.postgres_options.pool_size == 8);
+    CHECK(location.postgres_conninfo == "postgresql://u@h/db?sslmode=disable&connect_timeout=3");
+
+    const auto only_ours = parse_store_url("postgres://h/db?schema=_q1&pool_size=1");
+    CHECK(only_ours.postgres_conninfo == "postgresql://h/db");
+    CHECK(only_ours.postgres_options.schema == "_q1");
+    CHECK(only_ours.postgres_options.pool_size == 1);
+
+    CHECK(parse_store_url("postgresql://h/db?schema=my%5Fjobs").postgres_options.schema ==
+          "my_jobs");
+}
+
+TEST_CASE("other query parameters are libpq's and reach it exactly as written") {
+    // libpq, not jobq, rejects an unknown one when the store connects.
+    CHECK(parse_store_url("postgresql://h/db?application_name=a%20b&bogus=1").postgres_conninfo ==
+          "postgresql://h/db?application_name=a%20b&bogus=1");
+    CHECK(parse_store_url("postgresql://h1:5432,h2:5433/db?target_session_attrs=read-write")
+              .postgres_conninfo ==
+          "postgresql://h1:5432,h2:5433/db?target_session_attrs=read-write");
+    CHECK(parse_store_url("postgresql://[::1]:5432/db").postgres_conninfo ==
+          "postgresql://[::1]:5432/db");
+}
+
+TEST_CASE("a bad pool_size is rejected naming pool_size") {
+    for (const std::string value : {"0", "-1", "x", "", "4x", "99999999999"}) {
+        CAPTURE(value);
+        const std::string message = rejection("postgresql://h/db?pool_size=" + value);
+        CHECK(message.find("pool_size") != std::string::npos);
+    }
+    CHECK(rejection("postgresql://h/db?pool_size=2&pool_size=3").find("twice") !=
+          std::string::npos);
+}
+
+TEST_CASE("a schema that is not a plain lower-case identifier is rejected naming schema") {
+    const std::string too_long(64, 'a');
+    for (const std::string value : {"Jobs", "1jobs", "a-b", "", "a.b", "a%20b", too_long.c_str()}) {
+        CAPTURE(value);
+        const std::string message = rejection("postgresql://h/db?schema=" + value);
+        CHECK(message.find("schema") != std::string::npos);
+    }
+    CHECK(parse_store_url("postgresql://h/db?schema=" + std::string(63, 'a'))
+              .postgres_options.schema.size() == 63);
+    CHECK(rejection("postgresql://h/db?schema=a&schema=b").find("twice") != std::string::npos);
+}
+
+TEST_CASE("a PostgreSQL URL must start with scheme://") {
+    CHECK(rejection("postgresql:jobs").find("postgresql://") != std::string::npos);
+}
+
+TEST_CASE("a password in the URL goes to libpq but never into messages") {
+    const auto location =
+        parse_store_url("postgresql://app:s3cr%3At@db.example:5432/jobs?schema=q&sslmode=require");
+    CHECK(location.postgres_conninfo == "postgresql://app:s3cr%3At@db.example:5432/jobs?sslmode=require");
+    CHECK(location.url == "postgresql://app:***@db.example:5432/jobs?schema=q&sslmode=require");
+
+    const auto in_query = parse_store_url("postgresql://h/db?password=hunter2&user=app");
+    CHECK(in_query.postgres_conninfo == "postgresql://h/db?password=hunter2&user=app");
+    CHECK(in_query.url == "postgresql://h/db?password=***&user=app");
+
+    // As in libpq, the user information ends at the first '@' before any '/', so a password
+    // may hold '?' and ':' literally.
+    const auto odd = parse_store_url("postgresql://u:p?a:ss@h/db?schema=s");
+    CHECK(odd.postgres_conninfo == "postgresql://u:p?a:ss@h/db");
+    CHECK(odd.postgres_options.schema == "s");
+    CHECK(odd.url.find("p?a:ss") == std::string::npos);
+
+    for (const std::string url :
+         {"postgresql://u:hunter2@h/db?pool_size=0", "postgres://u:hunter2@h/db?schema=Bad",
+          "postgresql://h/db?password=hunter2&schema=Bad", "mysql://u:hunter2@h/db",
+          "postgresql://u:hunter2@h/db?schema=%zz"}) {
+        CAPTURE(url);
+        const std::string message = rejection(url);
+        CHECK(message.find("hunter2") == std::string::npos);
+        CHECK(message.find("***") != std::string::npos);
+    }
+}
+
+#ifdef JOBQ_TOOLS_HAVE_POSTGRES
+TEST_CASE("open_store makes a PostgresStore without connecting") {
+    // Nothing listens on port 1: the store connects on its first call, not here.
+    auto store = jobq::tools::open_store("postgresql://127.0.0.1:1/jobs?schema=s&pool_size=2");
+    auto* pg = dynamic_cast<jobq::PostgresStore*>(store.get());
+    REQUIRE(pg != nullptr);
+    CHECK(pg->schema() == "s");
+    try {
+        store->schema_version();
+        FAIL("a store on a closed port answered");
+    } catch (const jobq::Error& e) {
+        CHECK(e.code() == ErrorCode::unavailable);
+    }
+}
+#else
+TEST_CASE("PostgreSQL URLs are recognised but the backend is not built in") {
     for (const std::string url : {"postgresql://localhost/jobs", "postgres://u@h:5432/jobs"}) {
         CHECK(parse_store_url(url).backend == Backend::postgres);
         try {
@@ -89,6 +203,7 @@ TEST_CASE("PostgreSQL URLs are recognised but the backend is not built in yet") 
         }
     }
 }
+#endif
 
 TEST_CASE("the default database is $JOBQ_DATABASE_URL, else ./jobq.db") {
     const char* saved = std::getenv("JOBQ_DATABASE_URL");

@@ -79,7 +79,9 @@ TEST_CASE("a bad --db value exits with code 2 naming what is wrong and creates n
         {{"--db", "mysql://localhost/jobs", "list"}, "'mysql'"},
         {{"--db", "sqlite:x.db?durability=fast", "list"}, "durability"},
         {{"--db", "sqlite:x.db?mode=ro", "migrate"}, "'mode'"},
-        {{"--db", "postgresql://localhost/jobs", "list"}, "PostgreSQL"},
+        {{"--db", "postgresql://localhost/jobs?pool_size=0", "list"}, "pool_size"},
+        {{"--db", "postgres://localhost/jobs?schema=Jobs", "migrate"}, "schema"},
+        {{"--db", "postgresql:jobs", "list"}, "postgresql://"},
         {{"--db"}, "--db"},
         {{}, "command"},
         {{"--frob", "list"}, "'--frob'"},
@@ -93,6 +95,14 @@ TEST_CASE("a bad --db value exits with code 2 naming what is wrong and creates n
     }
     CHECK_FALSE(std::filesystem::exists(fx.dir() / "x.db"));
     CHECK_FALSE(std::filesystem::exists(fx.dir() / "jobq.db"));
+}
+
+TEST_CASE("a bad PostgreSQL --db value is reported without its password") {
+    CliFixture fx;
+    const ProcessResult r =
+        fx.jobq_raw({"--db", "postgresql://app:hunter2@localhost/jobs?pool_size=many", "list"});
+    check_rejected(r, "pool_size");
+    CHECK(r.err.find("hunter2") == std::string::npos);
 }
 
 TEST_CASE("a command on a database that does not exist says to migrate and creates nothing") {

@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 
+// PostgresOptions is a plain struct, so its header is usable (for parsing) even in a build
+// without the PostgreSQL backend; only open_store needs the library (JOBQ_TOOLS_HAVE_POSTGRES).
+#include "jobq/postgres/postgres_store.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "jobq/store.hpp"
 
@@ -23,24 +26,37 @@ enum class Backend { sqlite, postgres };
 /// A store URL taken apart, before anything is opened.
 struct StoreLocation {
     Backend backend = Backend::sqlite;
-    std::string url;               ///< the text as given, for messages
+    /// The text as given, for messages; a password in it (user:PASSWORD@ or password=) is
+    /// replaced by "***", so printing it never shows one.
+    std::string url;
     std::string sqlite_path;       ///< sqlite: the database file, percent-decoded
     SqliteOptions sqlite_options;  ///< sqlite: from the URL's query
+    /// postgres: the URL for libpq, with jobq's own query parameters taken out and the scheme
+    /// spelled "postgresql://"; holds the password if the URL had one.
+    std::string postgres_conninfo;
+    PostgresOptions postgres_options;    ///< postgres: schema and pool_size from the query
+    bool postgres_schema_given = false;  ///< postgres: whether the URL chose the schema
 };
 
 /// Parses a path or URL without touching any file or server:
 ///   PATH, sqlite:PATH, sqlite:///ABS/PATH (each sqlite URL may end in ?durability=full|normal),
-///   postgresql://... or postgres://...
-/// Throws Error(invalid_argument) naming what is wrong (unknown scheme, option or value).
+///   postgresql://[USER[:PASSWORD]@][HOST][:PORT][/DBNAME][?PARAM=VALUE&...] or postgres://...
+/// In a PostgreSQL URL, schema=NAME and pool_size=N are jobq's (PostgresOptions) and are
+/// checked here; every other parameter is libpq's, passed on as written and checked by libpq
+/// when the store connects.
+/// Throws Error(invalid_argument) naming what is wrong (unknown scheme, option or value); the
+/// message never contains a password.
 StoreLocation parse_store_url(const std::string& url_or_path);
 
 /// Opens the store a parsed location names. Throws Error(invalid_argument) for a backend this
-/// build does not include, Error(storage) when the database cannot be opened.
+/// build does not include or bad options, Error(storage) when a SQLite file cannot be opened.
+/// PostgreSQL connects lazily: an unreachable server fails the first store call, as
+/// Error(unavailable).
 std::unique_ptr<Store> open_store(const StoreLocation& location);
 
 /// Opens a store from a path or URL (see parse_store_url): a plain path or "sqlite:PATH" /
-/// "sqlite:///abs/path" -> SqliteStore; "postgresql://" or "postgres://" -> Error(invalid_argument)
-/// until the PostgreSQL backend is built in.
+/// "sqlite:///abs/path" -> SqliteStore; "postgresql://" or "postgres://" -> PostgresStore when
+/// this build has the PostgreSQL backend, else Error(invalid_argument).
 std::unique_ptr<Store> open_store(const std::string& url_or_path);
 
 }  // namespace jobq::tools

@@ -21,11 +21,21 @@ namespace jobq::cli {
 
 namespace {
 
-// The error line must stay one line even when a database message spans several.
+// The error line must stay one line even when a database message spans several (libpq ends
+// its lines with '\n' and indents hints with '\t'): each line is trimmed, and they are joined
+// with single spaces.
 void print_error(std::ostream& err, std::string_view message) {
-    std::string line(message);
-    std::replace_if(
-        line.begin(), line.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
+    std::string line;
+    while (!message.empty()) {
+        const std::size_t end = message.find_first_of("\r\n");
+        std::string_view part = message.substr(0, end);
+        message = end == std::string_view::npos ? std::string_view{} : message.substr(end + 1);
+        const std::size_t first = part.find_first_not_of(" \t");
+        if (first == std::string_view::npos) continue;
+        part = part.substr(first, part.find_last_not_of(" \t") - first + 1);
+        if (!line.empty()) line += ' ';
+        line += part;
+    }
     err << "jobq: error: " << line << '\n';
 }
 
