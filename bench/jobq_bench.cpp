@@ -31,9 +31,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
-#include <limits>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -70,7 +70,8 @@ using jobq::tools::BadArgs;
 using jobq::tools::parse_integer_flag;
 
 constexpr std::string_view usage =
-    "usage: jobq-bench --db PATH_OR_URL --workload bulk-enqueue|enqueue|process|latency|claim-cost\n"
+    "usage: jobq-bench --db PATH_OR_URL --workload "
+    "bulk-enqueue|enqueue|process|latency|claim-cost\n"
     "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n";
 
 struct Options {
@@ -78,7 +79,7 @@ struct Options {
     std::string workload;
     std::int64_t jobs = 0;
     int concurrency = 0;  // 0: the workload's default
-    int batch = 0;  // 0: the workload's default
+    int batch = 0;        // 0: the workload's default
     int interval_us = 2000;
 };
 
@@ -131,7 +132,7 @@ constexpr const char* default_bench_schema = "jobq_bench";
 struct Target {
     std::unique_ptr<jobq::Store> store;
     std::string backend;
-    std::string durability;  // sqlite only
+    std::string durability;   // sqlite only
     std::string pg_conninfo;  // postgres only: for the bench's own SQL (drop, vacuum)
     std::string pg_schema;
     int pg_pool_size = 0;
@@ -157,7 +158,8 @@ Target open_fresh(const std::string& db) {
             location.sqlite_options.durability == jobq::SqliteDurability::full ? "full" : "normal";
     } else {
         t.backend = "postgres";
-        if (!location.postgres_schema_given) location.postgres_options.schema = default_bench_schema;
+        if (!location.postgres_schema_given)
+            location.postgres_options.schema = default_bench_schema;
         t.pg_conninfo = location.postgres_conninfo;
         t.pg_schema = location.postgres_options.schema;
         t.pg_pool_size = location.postgres_options.pool_size;
@@ -416,8 +418,10 @@ nlohmann::json claim_cost(const Options& o, Target& t) {
     jobq::Queue queue{*t.store};
     const std::vector<jobq::JobSpec> chunk(10'000, jobq::JobSpec{"bench.noop"});
     for (std::int64_t done = 0; done < o.jobs;) {
-        const std::int64_t k = std::min<std::int64_t>(static_cast<std::int64_t>(chunk.size()), o.jobs - done);
-        queue.enqueue_many(std::span<const jobq::JobSpec>(chunk.data(), static_cast<std::size_t>(k)));
+        const std::int64_t k =
+            std::min<std::int64_t>(static_cast<std::int64_t>(chunk.size()), o.jobs - done);
+        queue.enqueue_many(
+            std::span<const jobq::JobSpec>(chunk.data(), static_cast<std::size_t>(k)));
         done += k;
     }
     settle_after_fill(t);

@@ -78,7 +78,6 @@ struct Args {
     std::string log;
 };
 
-
 Args parse_args(int argc, char** argv) {
     Args args;
     bool have_db = false;

@@ -78,8 +78,8 @@ TEST_CASE("an unknown URL scheme is rejected by name") {
 }
 
 TEST_CASE("postgresql:// and postgres:// URLs name a PostgreSQL database with default options") {
-    for (const std::string url : {"postgresql://u@h:5432/jobs", "postgres://u@h:5432/jobs",
-                                  "PostgreSQL://u@h:5432/jobs"}) {
+    for (const std::string url :
+         {"postgresql://u@h:5432/jobs", "postgres://u@h:5432/jobs", "PostgreSQL://u@h:5432/jobs"}) {
         CAPTURE(url);
         const auto location = parse_store_url(url);
         CHECK(location.backend == Backend::postgres);
@@ -151,7 +151,8 @@ TEST_CASE("a PostgreSQL URL must start with scheme://") {
 TEST_CASE("a password in the URL goes to libpq but never into messages") {
     const auto location =
         parse_store_url("postgresql://app:s3cr%3At@db.example:5432/jobs?schema=q&sslmode=require");
-    CHECK(location.postgres_conninfo == "postgresql://app:s3cr%3At@db.example:5432/jobs?sslmode=require");
+    CHECK(location.postgres_conninfo ==
+          "postgresql://app:s3cr%3At@db.example:5432/jobs?sslmode=require");
     CHECK(location.url == "postgresql://app:***@db.example:5432/jobs?schema=q&sslmode=require");
 
     const auto in_query = parse_store_url("postgresql://h/db?password=hunter2&user=app");

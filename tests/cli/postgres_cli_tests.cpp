@@ -133,8 +133,8 @@ TEST_CASE("the CLI never prints the password of a PostgreSQL URL") {
         return;
     }
     CliFixture fx{url};
-    for (const auto& args : {std::vector<std::string>{"migrate"}, {"--json", "migrate"},
-                             {"list"}, {"stats"}}) {
+    for (const auto& args :
+         {std::vector<std::string>{"migrate"}, {"--json", "migrate"}, {"list"}, {"stats"}}) {
         const ProcessResult r = fx.jobq(args);
         CAPTURE(r.out);
         CAPTURE(r.err);

@@ -1,7 +1,8 @@
 #pragma once
-// Running demo_worker as a child process: start it, wait for its "ready" line, signal it, reap
-// it; read the start log it writes and the store it works on. Every wait is a bounded poll, and
-// a child still alive when its handle goes away (a failed test) is killed and reaped.
+// Running demo_worker (or any program) as a child process: start it, wait for its "ready" line,
+// signal it, reap it; read the start log it writes and the store it works on. Every wait is a
+// bounded poll, and a child still alive when its handle goes away (a failed test) is killed and
+// reaped. The PostgreSQL tests (tests/postgres) use it too.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -47,7 +49,7 @@ struct TempDir {
     std::filesystem::path path;
     TempDir() {
         std::string tmpl = (std::filesystem::temp_directory_path() / "jobq-itest-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) FAIL("mkdtemp failed");
+        if (mkdtemp(tmpl.data()) == nullptr) FAIL("mkdtemp failed: " << std::strerror(errno));
         path = tmpl;
     }
     ~TempDir() {
@@ -79,41 +81,58 @@ inline void wait_until(const std::function<bool()>& done, const std::string& wha
     }
 }
 
-/// One demo_worker process, its stdout and stderr in files of their own.
-class WorkerProcess {
+/// How a ChildProcess starts. The defaults start a program at a given path with this
+/// process's stdin and no other descriptor of ours.
+struct SpawnOptions {
+    /// Look argv[0] up in PATH when it has no slash (posix_spawnp).
+    bool search_path = false;
+    /// Give the child /dev/null as its stdin.
+    bool null_stdin = false;
+    /// When not negative, this descriptor of ours becomes the child's fd 3.
+    int fd3 = -1;
+};
+
+/// A child process, its stdout and stderr in files of their own; killed and reaped if it is
+/// still running when its handle goes away (a failed test).
+class ChildProcess {
   public:
-    /// Starts demo_worker with `args`; output goes to <dir>/<name>.out and <name>.err.
-    WorkerProcess(const std::filesystem::path& dir, std::string name, std::vector<std::string> args)
+    /// Starts `argv`; output goes to <dir>/<name>.out and <name>.err.
+    ChildProcess(const std::filesystem::path& dir, std::string name, std::vector<std::string> argv,
+                 SpawnOptions options = {})
         : name_(std::move(name)), out_(dir / (name_ + ".out")), err_(dir / (name_ + ".err")) {
-        std::vector<std::string> argv_s{JOBQ_DEMO_WORKER};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (std::string& a : argv_s) argv.push_back(a.data());
-        argv.push_back(nullptr);
+        std::vector<char*> args;
+        for (std::string& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
 
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
+        if (options.null_stdin) {
+            posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        }
         posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_.c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+        if (options.fd3 >= 0) posix_spawn_file_actions_adddup2(&actions, options.fd3, 3);
+        const int rc = options.search_path
+                           ? posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ)
+                           : posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         if (rc != 0) {
             pid_ = -1;
-            FAIL("could not start " << JOBQ_DEMO_WORKER << ": " << std::strerror(rc));
+            FAIL("could not start " << argv[0] << ": " << std::strerror(rc));
         }
     }
 
-    ~WorkerProcess() {
+    ~ChildProcess() {
         if (pid_ > 0) {
             ::kill(pid_, SIGKILL);
             int status = 0;
             ::waitpid(pid_, &status, 0);
         }
     }
-    WorkerProcess(const WorkerProcess&) = delete;
-    WorkerProcess& operator=(const WorkerProcess&) = delete;
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
 
     const std::string& name() const noexcept { return name_; }
     std::string stdout_text() const { return read_file(out_); }
@@ -122,6 +141,47 @@ class WorkerProcess {
     std::string describe() const {
         return name_ + " stdout:\n" + stdout_text() + name_ + " stderr:\n" + stderr_text();
     }
+
+    void signal(int signo) {
+        REQUIRE(pid_ > 0);
+        REQUIRE(::kill(pid_, signo) == 0);
+    }
+
+    /// The wait status if the process has ended (reaping it), else nullopt.
+    std::optional<int> try_reap() {
+        if (pid_ <= 0) return status_;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+        pid_ = -1;
+        status_ = status;
+        return status_;
+    }
+
+    /// Waits (bounded) for the process to end; returns its wait status.
+    int wait_exit(SteadyClock::duration deadline = default_deadline) {
+        std::optional<int> status;
+        wait_until([&] { return (status = try_reap()).has_value(); }, name_ + " to exit",
+                   [this] { return describe(); }, deadline);
+        return *status;
+    }
+
+  private:
+    std::string name_;
+    std::filesystem::path out_;
+    std::filesystem::path err_;
+    pid_t pid_ = -1;
+    std::optional<int> status_;  // once reaped
+};
+
+// Only where the build names the demo_worker binary (the PostgreSQL tests include this header
+// for the rest even when examples are not built).
+#ifdef JOBQ_DEMO_WORKER
+/// One demo_worker process, its stdout and stderr in files of their own.
+class WorkerProcess : public ChildProcess {
+  public:
+    /// Starts demo_worker with `args`; output goes to <dir>/<name>.out and <name>.err.
+    WorkerProcess(const std::filesystem::path& dir, std::string name, std::vector<std::string> args)
+        : ChildProcess(dir, std::move(name), with_program(std::move(args))) {}
 
     /// Waits for the "demo_worker ready id=<id> ..." line; returns the worker id.
     std::string wait_ready() {
@@ -133,8 +193,8 @@ class WorkerProcess {
                 if (at == std::string::npos) {
                     // A child that died before it was ready will never be: fail now, not later.
                     if (auto status = try_reap()) {
-                        FAIL(name_ << " exited before it was ready (status " << *status << ")\n"
-                                   << describe());
+                        FAIL(name() << " exited before it was ready (status " << *status << ")\n"
+                                    << describe());
                     }
                     return false;
                 }
@@ -143,21 +203,8 @@ class WorkerProcess {
                 line >> id;
                 return !id.empty();
             },
-            name_ + " to be ready", [this] { return describe(); });
+            name() + " to be ready", [this] { return describe(); });
         return id;
-    }
-
-    void signal(int signo) {
-        REQUIRE(pid_ > 0);
-        REQUIRE(::kill(pid_, signo) == 0);
-    }
-
-    /// Waits (bounded) for the process to end; returns its wait status.
-    int wait_exit(SteadyClock::duration deadline = default_deadline) {
-        std::optional<int> status;
-        wait_until([&] { return (status = try_reap()).has_value(); }, name_ + " to exit",
-                   [this] { return describe(); }, deadline);
-        return *status;
     }
 
     /// Sends SIGTERM and requires a clean exit (status 0) within the deadline.
@@ -170,20 +217,12 @@ class WorkerProcess {
     }
 
   private:
-    std::optional<int> try_reap() {
-        if (pid_ <= 0) return std::nullopt;
-        int status = 0;
-        const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-        if (r != pid_) return std::nullopt;
-        pid_ = -1;
-        return status;
+    static std::vector<std::string> with_program(std::vector<std::string> args) {
+        args.insert(args.begin(), JOBQ_DEMO_WORKER);
+        return args;
     }
-
-    std::string name_;
-    std::filesystem::path out_;
-    std::filesystem::path err_;
-    pid_t pid_ = -1;
 };
+#endif
 
 /// One line of demo_worker's start log: a handler began this attempt of this job.
 struct StartRecord {
@@ -221,10 +260,10 @@ inline std::vector<std::pair<JobId, int>> duplicate_attempts(const std::vector<S
     return dups;
 }
 
-/// Every job in the store, newest first, read page by page.
-inline std::vector<Job> all_jobs(Store& store) {
+/// Every job in the store that `filter` selects (its limit and before_id aside), newest first, read
+/// page by page.
+inline std::vector<Job> all_jobs(Store& store, JobFilter filter = {}) {
     std::vector<Job> jobs;
-    JobFilter filter;
     filter.limit = 500;
     for (;;) {
         JobPage page = store.list(filter);

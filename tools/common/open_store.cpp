@@ -156,14 +156,14 @@ std::string redact_password(std::string_view url) {
     if (parts->has_query) {
         out += '?';
         bool first = true;
-        for_each_query_item(parts->query, [&](std::string_view key, std::string_view value,
-                                              bool has_eq) {
-            if (!first) out += '&';
-            first = false;
-            out += key;
-            if (has_eq) out += '=';
-            out += lenient_decode(key) == "password" ? redacted : value;
-        });
+        for_each_query_item(parts->query,
+                            [&](std::string_view key, std::string_view value, bool has_eq) {
+                                if (!first) out += '&';
+                                first = false;
+                                out += key;
+                                if (has_eq) out += '=';
+                                out += lenient_decode(key) == "password" ? redacted : value;
+                            });
     }
     return out;
 }
