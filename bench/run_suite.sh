@@ -2,7 +2,7 @@
 # Runs the PERF.md workloads on SQLite (NORMAL and FULL) and the raw-SQL floor, and with --pg
 # on a PostgreSQL database too, each REPS times (default 3), printing one JSON line per run;
 # quote medians. Build a Release tree first:
-#   cmake --preset release && cmake --build --preset release --target jobq-bench jobq-sqlite-floor demo_worker
+#   cmake --preset release && cmake --build --preset release --target jobq-bench jobq-sqlite-floor jobq-postgres-floor demo_worker
 #   bench/run_suite.sh [--pg URL] [--no-sqlite] build/release /path/on/the/disk/to/measure [REPS]
 # --pg URL       also run every workload on PostgreSQL (postgresql://USER@HOST:PORT/DB). Each run
 #                drops and recreates its schema: ?schema=NAME, default jobq_bench. The suite
@@ -35,6 +35,7 @@ case "$pg_url" in
 esac
 bench="$build/bench/jobq-bench"
 floor="$build/bench/jobq-sqlite-floor"
+pg_floor="$build/bench/jobq-postgres-floor"
 worker="$build/examples/demo_worker"
 mkdir -p "$work"
 db="$work/bench.db"
@@ -114,7 +115,11 @@ if [[ -n $pg_url ]]; then
     pg_base="$(without_param "$pg_url" pool_size)"
     pg="$(with_params "$pg_base" pool_size=4)"
     pg8="$(with_params "$pg_base" pool_size=8)"
+    # The floor takes a plain libpq URL: none of jobq's own parameters.
+    pg_raw="$(without_param "$pg_base" schema)"
     for ((i = 1; i <= reps; i++)); do
+        run "$pg_floor" --url "$pg_raw" --jobs 20000 --batch 100 --connections 1
+        run "$pg_floor" --url "$pg_raw" --jobs 20000 --batch 100 --connections 4
         run "$bench" --db "$pg" --workload process --jobs 20000 --concurrency 100
         run "$bench" --db "$pg" --workload process --jobs 20000 --concurrency 10
         run "$bench" --db "$pg" --workload bulk-enqueue --jobs 100000 --batch 1000
