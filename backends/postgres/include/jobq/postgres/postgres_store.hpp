@@ -3,6 +3,7 @@
 // PostgreSQL database, claims with FOR UPDATE SKIP LOCKED, wake-ups with LISTEN/NOTIFY.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -31,6 +32,10 @@ struct PostgresOptions {
     std::chrono::milliseconds connect_timeout{5000};
     /// Run migrate() in the constructor.
     bool migrate = false;
+    /// VACUUM the jobs table after this many jobs were claimed through this store (on a
+    /// connection and thread of its own; one process at a time), so claims stay fast while a
+    /// large backlog drains; autovacuum alone comes too rarely. 0: leave it to autovacuum.
+    std::int64_t vacuum_after_claims = 20000;
 };
 
 /// Store on a PostgreSQL database. Thread-safe: each call borrows one connection of the pool.
