@@ -35,6 +35,10 @@ class Receiver final : public pqxx::notification_receiver {
     Notifier& local_;
 };
 
+// Other processes hear of new work at most this much later than they could; this process's
+// own subscribers are woken at once, in notify().
+constexpr auto min_notify_gap = std::chrono::milliseconds{1};
+
 }  // namespace
 
 PgNotifier::PgNotifier(std::string conninfo, std::string channel)
@@ -109,6 +113,7 @@ bool PgNotifier::pause(int ms) {
 void PgNotifier::run() {
     int backoff_ms = 50;
     bool connected_before = false;
+    auto last_sent = std::chrono::steady_clock::time_point{};
     while (!stopping_) {
         try {
             pqxx::connection conn(conninfo_);
@@ -121,19 +126,33 @@ void PgNotifier::run() {
             connected_before = true;
             backoff_ms = 50;
             for (;;) {
-                std::vector<std::string> queues;
+                // Sends what has piled up, but no more often than min_notify_gap: a producer
+                // enqueueing one job at a time would otherwise pay for a NOTIFY per job.
+                int timeout_ms = -1;
+                bool pending = false;
                 {
                     std::lock_guard lock(pending_mutex_);
-                    queues.assign(pending_.begin(), pending_.end());
-                    pending_.clear();
+                    pending = !pending_.empty();
                 }
-                if (!queues.empty()) {
-                    pqxx::nontransaction tx(conn);
-                    tx.exec_params("SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q", channel_,
-                                   text_array(queues));
+                if (pending) {
+                    const auto now = std::chrono::steady_clock::now();
+                    if (now - last_sent >= min_notify_gap) {
+                        std::vector<std::string> queues;
+                        {
+                            std::lock_guard lock(pending_mutex_);
+                            queues.assign(pending_.begin(), pending_.end());
+                            pending_.clear();
+                        }
+                        pqxx::nontransaction tx(conn);
+                        tx.exec_params("SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q",
+                                       channel_, text_array(queues));
+                        last_sent = now;
+                    } else {
+                        timeout_ms = 1;
+                    }
                 }
                 pollfd fds[2] = {{wake_pipe_[0], POLLIN, 0}, {conn.sock(), POLLIN, 0}};
-                const int r = ::poll(fds, 2, -1);
+                const int r = ::poll(fds, 2, timeout_ms);
                 if (r < 0) {
                     if (errno == EINTR) continue;
                     break;
