@@ -8,7 +8,7 @@ packages=(
     cmake ninja-build g++ ccache
     # libraries (DESIGN.md section 6)
     libboost1.81-dev libsqlite3-dev libpqxx-dev libfmt-dev nlohmann-json3-dev
-    libcurl4-openssl-dev doctest-dev libhowardhinnant-date-dev
+    libcurl4-openssl-dev doctest-dev libhowardhinnant-date-dev tzdata
     # PostgreSQL server, for the PostgreSQL test suites
     postgresql
 )

@@ -73,6 +73,14 @@ public:
     /// Throws Error(invalid_argument) naming the first bad field; returns when all are valid.
     void validate() const;
 
+    /// Serialised form, as a schedule stores its job template: {"kind":..., "payload":{...},
+    /// "queue":..., ...}; fields left at their defaults are omitted. Throws
+    /// Error(invalid_argument) for a custom retry policy, which cannot be stored.
+    nlohmann::json to_json() const;
+    /// Parses to_json()'s form and validates it; throws Error(invalid_argument) naming the bad
+    /// field ("job.priority").
+    static JobSpec from_json(const nlohmann::json& j);
+
 private:
     std::string kind_;
     nlohmann::json payload_;

@@ -7,10 +7,17 @@
 #include <vector>
 
 #include "jobq/clock.hpp"
+#include "jobq/job.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/job_state.hpp"
 
 namespace jobq {
+
+/// What an insert did: the new job's id, or the id of the existing job it coalesced into.
+struct InsertResult {
+    JobId id = 0;
+    bool duplicate = false;
+};
 
 /// A validated job ready to insert; built by the core from a JobSpec.
 struct NewJob {

@@ -11,22 +11,18 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_state.hpp"
 #include "jobq/new_job.hpp"
+#include "jobq/schedule_record.hpp"
 
 namespace jobq {
 
 class Notifier;
-
-/// What an insert did: the new job's id, or the id of the existing job it coalesced into.
-struct InsertResult {
-    JobId id = 0;
-    bool duplicate = false;
-};
 
 /// How many jobs a worker wants from one queue.
 struct QueueDemand {
@@ -119,6 +115,7 @@ struct PruneRequest {
     std::optional<Timestamp> completed_before;
     std::optional<Timestamp> cancelled_before;
     std::optional<Timestamp> discarded_before;
+    std::optional<Timestamp> schedule_runs_before;  ///< cron history entries recorded before
     int limit = 10000;  ///< at most this many rows per call, to keep transactions short
 };
 
@@ -166,8 +163,35 @@ public:
     virtual std::int64_t promote_due(Timestamp now) = 0;
     /// Earliest run_at among scheduled and retryable jobs of these queues (all when empty).
     virtual std::optional<Timestamp> next_run_at(std::span<const std::string> queues) = 0;
-    /// Deletes finished jobs past their cutoffs. Returns how many.
+    /// Deletes finished jobs and cron history entries past their cutoffs, at most
+    /// `limit` of each. Returns how many rows it deleted.
     virtual std::int64_t prune(const PruneRequest& request) = 0;
+
+    // ---- cron schedules (schedule_record.hpp) ----------------------------------------------
+
+    /// Every schedule, by name.
+    virtual std::vector<ScheduleRecord> schedules() = 0;
+    /// One schedule, or nullopt.
+    virtual std::optional<ScheduleRecord> schedule(std::string_view name) = 0;
+    /// Inserts a new schedule as given. Returns false and writes nothing when the name exists.
+    virtual bool add_schedule(const ScheduleRecord& record) = 0;
+    /// Replaces expression, zone, job, misfire and declared of an existing schedule and sets
+    /// updated_at; keeps cursor, paused and created_at. Returns false when there is none.
+    virtual bool update_schedule(const ScheduleRecord& record) = 0;
+    /// Deletes a schedule and its history. Returns false when there is none.
+    virtual bool remove_schedule(std::string_view name) = 0;
+    /// Pauses a running schedule, or resumes a paused one (see PauseRequest); changed=false
+    /// when it already was in that state.
+    virtual ScheduleChange set_schedule_paused(const PauseRequest& request) = 0;
+    /// In one transaction: every record in `declared` is inserted as given when its name is
+    /// new, otherwise its definition is replaced (as update_schedule, and declared = true); a
+    /// declared schedule whose name is not in the list is removed with its history.
+    virtual ScheduleSync sync_declared_schedules(std::span<const ScheduleRecord> declared,
+                                                 Timestamp now) = 0;
+    /// The exactly-once step of a schedule (see FireRequest).
+    virtual FireResult fire_schedule(const FireRequest& request) = 0;
+    /// A schedule's history, newest fire_at first, at most `limit` entries.
+    virtual std::vector<ScheduleRun> schedule_runs(std::string_view name, int limit) = 0;
 
     /// Wake-ups for this store's queues (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL).
     virtual Notifier& notifier() = 0;

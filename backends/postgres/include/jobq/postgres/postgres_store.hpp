@@ -73,6 +73,16 @@ class PostgresStore final : public Store {
     std::optional<Timestamp> next_run_at(std::span<const std::string> queues) override;
     std::int64_t prune(const PruneRequest& request) override;
     /// LISTEN/NOTIFY: wakes subscribers in every process connected to this schema.
+    std::vector<ScheduleRecord> schedules() override;
+    std::optional<ScheduleRecord> schedule(std::string_view name) override;
+    bool add_schedule(const ScheduleRecord& record) override;
+    bool update_schedule(const ScheduleRecord& record) override;
+    bool remove_schedule(std::string_view name) override;
+    ScheduleChange set_schedule_paused(const PauseRequest& request) override;
+    ScheduleSync sync_declared_schedules(std::span<const ScheduleRecord> declared,
+                                         Timestamp now) override;
+    FireResult fire_schedule(const FireRequest& request) override;
+    std::vector<ScheduleRun> schedule_runs(std::string_view name, int limit) override;
     Notifier& notifier() override;
 
     /// Transactional enqueue: inserts inside the caller's own open transaction (any

@@ -60,6 +60,16 @@ public:
     std::int64_t promote_due(Timestamp now) override;
     std::optional<Timestamp> next_run_at(std::span<const std::string> queues) override;
     std::int64_t prune(const PruneRequest& request) override;
+    std::vector<ScheduleRecord> schedules() override;
+    std::optional<ScheduleRecord> schedule(std::string_view name) override;
+    bool add_schedule(const ScheduleRecord& record) override;
+    bool update_schedule(const ScheduleRecord& record) override;
+    bool remove_schedule(std::string_view name) override;
+    ScheduleChange set_schedule_paused(const PauseRequest& request) override;
+    ScheduleSync sync_declared_schedules(std::span<const ScheduleRecord> declared,
+                                         Timestamp now) override;
+    FireResult fire_schedule(const FireRequest& request) override;
+    std::vector<ScheduleRun> schedule_runs(std::string_view name, int limit) override;
     Notifier& notifier() override;
 
     /// Transactional enqueue: inserts on the caller's own connection to the same database

@@ -1,0 +1,1 @@
+#include "jobq/cron_expression.hpp"

@@ -1,0 +1,1 @@
+#include "jobq/crontab.hpp"

@@ -1,0 +1,1 @@
+#include "jobq/misfire_policy.hpp"

@@ -1,0 +1,1 @@
+#include "jobq/time_zone.hpp"
