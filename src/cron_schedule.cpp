@@ -1,1 +1,70 @@
 #include "jobq/cron_schedule.hpp"
+
+#include <fmt/format.h>
+
+#include "jobq/cron_expression.hpp"
+#include "jobq/error.hpp"
+#include "jobq/time_zone.hpp"
+
+namespace jobq {
+
+namespace {
+
+constexpr std::size_t max_schedule_name = 200;
+
+[[noreturn]] void bad(const CronSchedule& s, std::string_view field, std::string_view why) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("schedule '{}': {}: {}", s.name, field, why), std::string(field));
+}
+
+// Re-raises an error from a part of the schedule with the schedule's name and the part's
+// prefix ("job.", "misfire.") on the field.
+[[noreturn]] void rethrow_in(const CronSchedule& s, const Error& e, std::string_view prefix) {
+    std::string field = e.field();
+    if (!prefix.empty() && !field.starts_with(prefix)) field = std::string(prefix) + field;
+    std::string message = e.what();
+    if (!prefix.empty() && !message.starts_with(prefix)) message = std::string(prefix) + message;
+    throw Error(ErrorCode::invalid_argument, fmt::format("schedule '{}': {}", s.name, message),
+                field);
+}
+
+}  // namespace
+
+void CronSchedule::validate() const {
+    if (name.empty()) bad(*this, "name", "must not be empty");
+    if (name.size() > max_schedule_name) {
+        bad(*this, "name",
+            fmt::format("must be at most {} characters (got {})", max_schedule_name, name.size()));
+    }
+    for (unsigned char c : name) {
+        if (c < 0x20 || c == 0x7f) bad(*this, "name", "must not contain control characters");
+    }
+    try {
+        (void)CronExpression::parse(expression);
+    } catch (const Error& e) {
+        rethrow_in(*this, e, "");
+    }
+    try {
+        (void)TimeZone::locate(zone);
+    } catch (const Error& e) {
+        rethrow_in(*this, e, "");
+    }
+    try {
+        job.validate();
+        // Serialising also rejects what cannot be stored (a custom retry policy).
+        (void)job.to_json();
+    } catch (const Error& e) {
+        rethrow_in(*this, e, "job.");
+    }
+    if (job.run_at() || job.delay()) {
+        bad(*this, job.run_at() ? "job.run_at" : "job.delay",
+            "must not be set: each window's job runs at the window's fire time");
+    }
+    try {
+        misfire.validate();
+    } catch (const Error& e) {
+        rethrow_in(*this, e, "");
+    }
+}
+
+}  // namespace jobq

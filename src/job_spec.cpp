@@ -1,6 +1,9 @@
 #include "jobq/job_spec.hpp"
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -24,11 +27,13 @@ constexpr std::size_t max_unique_key_length = 1024;
 void check_name(std::string_view field, std::string_view value) {
     if (value.empty()) bad(field, "must not be empty");
     if (value.size() > max_name_length) {
-        bad(field, fmt::format("must be at most {} characters (got {})", max_name_length, value.size()));
+        bad(field,
+            fmt::format("must be at most {} characters (got {})", max_name_length, value.size()));
     }
     for (unsigned char c : value) {
         if (c <= 0x20 || c == 0x7f) {
-            bad(field, fmt::format("must not contain spaces or control characters (got '{}')", value));
+            bad(field,
+                fmt::format("must not contain spaces or control characters (got '{}')", value));
         }
     }
 }
@@ -38,20 +43,64 @@ void check_name(std::string_view field, std::string_view value) {
 JobSpec::JobSpec(std::string kind, nlohmann::json payload)
     : kind_(std::move(kind)), payload_(std::move(payload)) {}
 
-JobSpec& JobSpec::queue(std::string name) { queue_ = std::move(name); return *this; }
-JobSpec& JobSpec::priority(int p) { priority_ = p; return *this; }
-JobSpec& JobSpec::run_at(Timestamp t) { run_at_ = t; delay_.reset(); return *this; }
-JobSpec& JobSpec::delay(Duration d) { delay_ = d; run_at_.reset(); return *this; }
-JobSpec& JobSpec::max_attempts(int n) { max_attempts_ = n; return *this; }
-JobSpec& JobSpec::retry_policy(RetryPolicy p) { retry_policy_ = std::move(p); return *this; }
-JobSpec& JobSpec::timeout(Duration d) { timeout_ = d; return *this; }
-JobSpec& JobSpec::unique_key(std::string key) { unique_key_ = std::move(key); return *this; }
-JobSpec& JobSpec::unique_states(std::vector<JobState> s) { unique_states_ = std::move(s); return *this; }
-JobSpec& JobSpec::unique_window(Duration d) { unique_window_ = d; return *this; }
-JobSpec& JobSpec::unique_per_tenant(bool yes) { unique_per_tenant_ = yes; return *this; }
-JobSpec& JobSpec::tags(std::vector<std::string> t) { tags_ = std::move(t); return *this; }
-JobSpec& JobSpec::tag(std::string t) { tags_.push_back(std::move(t)); return *this; }
-JobSpec& JobSpec::tenant(std::string t) { tenant_ = std::move(t); return *this; }
+JobSpec& JobSpec::queue(std::string name) {
+    queue_ = std::move(name);
+    return *this;
+}
+JobSpec& JobSpec::priority(int p) {
+    priority_ = p;
+    return *this;
+}
+JobSpec& JobSpec::run_at(Timestamp t) {
+    run_at_ = t;
+    delay_.reset();
+    return *this;
+}
+JobSpec& JobSpec::delay(Duration d) {
+    delay_ = d;
+    run_at_.reset();
+    return *this;
+}
+JobSpec& JobSpec::max_attempts(int n) {
+    max_attempts_ = n;
+    return *this;
+}
+JobSpec& JobSpec::retry_policy(RetryPolicy p) {
+    retry_policy_ = std::move(p);
+    return *this;
+}
+JobSpec& JobSpec::timeout(Duration d) {
+    timeout_ = d;
+    return *this;
+}
+JobSpec& JobSpec::unique_key(std::string key) {
+    unique_key_ = std::move(key);
+    return *this;
+}
+JobSpec& JobSpec::unique_states(std::vector<JobState> s) {
+    unique_states_ = std::move(s);
+    return *this;
+}
+JobSpec& JobSpec::unique_window(Duration d) {
+    unique_window_ = d;
+    return *this;
+}
+JobSpec& JobSpec::unique_per_tenant(bool yes) {
+    unique_per_tenant_ = yes;
+    return *this;
+}
+JobSpec& JobSpec::tags(std::vector<std::string> t) {
+    tags_ = std::move(t);
+    return *this;
+}
+JobSpec& JobSpec::tag(std::string t) {
+    tags_.push_back(std::move(t));
+    return *this;
+}
+JobSpec& JobSpec::tenant(std::string t) {
+    tenant_ = std::move(t);
+    return *this;
+}
 
 void JobSpec::validate() const {
     check_name("kind", kind_);
@@ -75,9 +124,10 @@ void JobSpec::validate() const {
             "options) or the worker");
     }
     if (timeout_ && *timeout_ <= Duration::zero()) {
-        bad("timeout", fmt::format("must be positive (got {})", timeout_->count() < 0
-                                                                     ? fmt::format("-{}", format_duration(-*timeout_))
-                                                                     : format_duration(*timeout_)));
+        bad("timeout",
+            fmt::format("must be positive (got {})",
+                        timeout_->count() < 0 ? fmt::format("-{}", format_duration(-*timeout_))
+                                              : format_duration(*timeout_)));
     }
     if (!unique_key_.empty() && unique_key_.size() > max_unique_key_length) {
         bad("unique_key", fmt::format("must be at most {} characters", max_unique_key_length));
@@ -87,7 +137,8 @@ void JobSpec::validate() const {
         bad("unique_key", "must be set when unique_states or unique_window is given");
     }
     if (unique_window_ && *unique_window_ <= Duration::zero()) {
-        bad("unique_window", fmt::format("must be positive (got {})", format_duration(*unique_window_)));
+        bad("unique_window",
+            fmt::format("must be positive (got {})", format_duration(*unique_window_)));
     }
     for (const std::string& t : tags_) check_name("tags", t);
     if (!tenant_.empty()) {
@@ -97,6 +148,124 @@ void JobSpec::validate() const {
             bad("tenant", fmt::format("must not contain ':' (got '{}')", tenant_));
         }
     }
+}
+
+// ---- JSON form -------------------------------------------------------------------------------
+
+nlohmann::json JobSpec::to_json() const {
+    if (retry_policy_ && retry_policy_->shape() == RetryPolicy::Shape::custom) {
+        bad("retry_policy", "a custom policy cannot be stored; set it on the kind or the worker");
+    }
+    nlohmann::json j{{"kind", kind_}, {"payload", payload_}};
+    const JobSpec defaults{kind_};
+    if (queue_ != defaults.queue_) j["queue"] = queue_;
+    if (priority_ != defaults.priority_) j["priority"] = priority_;
+    if (run_at_) j["run_at_us"] = run_at_->time_since_epoch().count();
+    if (delay_) j["delay_us"] = delay_->count();
+    if (max_attempts_ != defaults.max_attempts_) j["max_attempts"] = max_attempts_;
+    if (retry_policy_) j["retry_policy"] = retry_policy_->to_json();
+    if (timeout_) j["timeout_us"] = timeout_->count();
+    if (!unique_key_.empty()) j["unique_key"] = unique_key_;
+    if (!unique_states_.empty()) {
+        nlohmann::json states = nlohmann::json::array();
+        for (JobState st : unique_states_) states.push_back(std::string(to_string(st)));
+        j["unique_states"] = std::move(states);
+    }
+    if (unique_window_) j["unique_window_us"] = unique_window_->count();
+    if (unique_per_tenant_ != defaults.unique_per_tenant_)
+        j["unique_per_tenant"] = unique_per_tenant_;
+    if (!tags_.empty()) j["tags"] = tags_;
+    if (!tenant_.empty()) j["tenant"] = tenant_;
+    return j;
+}
+
+JobSpec JobSpec::from_json(const nlohmann::json& j) {
+    if (!j.is_object()) bad("job", fmt::format("must be a JSON object (got {})", j.type_name()));
+    auto member = [&](const char* key, bool (nlohmann::json::*is)() const noexcept,
+                      const char* what) -> const nlohmann::json* {
+        const auto it = j.find(key);
+        if (it == j.end()) return nullptr;
+        if (!((*it).*is)()) bad(key, fmt::format("must be {} (got {})", what, it->type_name()));
+        return &*it;
+    };
+    auto string = [&](const char* key) {
+        return member(key, &nlohmann::json::is_string, "a string");
+    };
+    auto integer = [&](const char* key) {
+        return member(key, &nlohmann::json::is_number_integer, "a whole number");
+    };
+    auto small = [&](const char* key) -> std::optional<int> {
+        const nlohmann::json* v = integer(key);
+        if (v == nullptr) return std::nullopt;
+        // get<int>() would wrap a huge value into a plausible one.
+        if (v->is_number_unsigned()
+                ? v->get<std::uint64_t>() > INT_MAX
+                : (v->get<std::int64_t>() > INT_MAX || v->get<std::int64_t>() < INT_MIN)) {
+            bad(key, fmt::format("{} is out of range", v->dump()));
+        }
+        return v->get<int>();
+    };
+    static constexpr std::string_view known[] = {"kind",
+                                                 "payload",
+                                                 "queue",
+                                                 "priority",
+                                                 "run_at_us",
+                                                 "delay_us",
+                                                 "max_attempts",
+                                                 "retry_policy",
+                                                 "timeout_us",
+                                                 "unique_key",
+                                                 "unique_states",
+                                                 "unique_window_us",
+                                                 "unique_per_tenant",
+                                                 "tags",
+                                                 "tenant"};
+    for (const auto& [key, value] : j.items()) {
+        if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
+            bad(key, "is not a field of a job");
+        }
+    }
+
+    const nlohmann::json* kind = string("kind");
+    if (kind == nullptr) bad("kind", "is missing");
+    const auto payload = j.find("payload");
+    JobSpec spec{kind->get<std::string>(),
+                 payload == j.end() ? nlohmann::json::object() : *payload};
+    if (const auto* v = string("queue")) spec.queue(v->get<std::string>());
+    if (const auto v = small("priority")) spec.priority(*v);
+    if (const auto* v = integer("run_at_us"))
+        spec.run_at(Timestamp{Duration{v->get<Duration::rep>()}});
+    if (const auto* v = integer("delay_us")) spec.delay(Duration{v->get<Duration::rep>()});
+    if (const auto v = small("max_attempts")) spec.max_attempts(*v);
+    if (const auto* v = member("retry_policy", &nlohmann::json::is_object, "a JSON object")) {
+        spec.retry_policy(RetryPolicy::from_json(*v));  // its errors name "retry_policy.<field>"
+    }
+    if (const auto* v = integer("timeout_us")) spec.timeout(Duration{v->get<Duration::rep>()});
+    if (const auto* v = string("unique_key")) spec.unique_key(v->get<std::string>());
+    if (const auto* v = member("unique_states", &nlohmann::json::is_array, "an array")) {
+        std::vector<JobState> states;
+        for (const nlohmann::json& name : *v) {
+            const std::optional<JobState> st =
+                name.is_string() ? parse_job_state(name.get<std::string>()) : std::nullopt;
+            if (!st) bad("unique_states", fmt::format("{} is not a job state", name.dump()));
+            states.push_back(*st);
+        }
+        spec.unique_states(std::move(states));
+    }
+    if (const auto* v = integer("unique_window_us"))
+        spec.unique_window(Duration{v->get<Duration::rep>()});
+    if (const auto* v = member("unique_per_tenant", &nlohmann::json::is_boolean, "true or false")) {
+        spec.unique_per_tenant(v->get<bool>());
+    }
+    if (const auto* v = member("tags", &nlohmann::json::is_array, "an array")) {
+        for (const nlohmann::json& t : *v) {
+            if (!t.is_string()) bad("tags", fmt::format("{} is not a string", t.dump()));
+            spec.tag(t.get<std::string>());
+        }
+    }
+    if (const auto* v = string("tenant")) spec.tenant(v->get<std::string>());
+    spec.validate();
+    return spec;
 }
 
 }  // namespace jobq

@@ -30,10 +30,10 @@ namespace jobq {
 
 /// A validated cron expression. A value type.
 class CronExpression {
-public:
+  public:
     /// Parses `text`. Throws Error(invalid_argument, field "expression") with a message naming
     /// the cron field, the 1-based character position in `text` and the reason, e.g.
-    ///   minute: 61 is out of range 0-59 (position 3 in "0 61 * * *")
+    ///   minute: 61 is out of range 0-59 (position 3 in "0 61 * * * *")
     /// An expression that can never fire (day-of-month 30 in FEB only) is rejected too.
     static CronExpression parse(std::string_view text);
 
@@ -65,18 +65,18 @@ public:
         return a.text_ == b.text_;
     }
 
-private:
+  private:
     CronExpression() = default;
 
     std::string text_;
     std::bitset<60> seconds_;
     std::bitset<60> minutes_;
     std::bitset<24> hours_;
-    std::bitset<32> days_;       ///< day-of-month 1..31
-    bool last_day_ = false;      ///< L: the last day of the month
-    std::bitset<13> months_;     ///< 1..12
-    std::bitset<7> weekdays_;    ///< 0 (Sunday) .. 6
-    std::bitset<40> nth_weekdays_;  ///< N#K at bit (K-1)*7 + N, K 1..5
+    std::bitset<32> days_;              ///< day-of-month 1..31
+    bool last_day_ = false;             ///< L: the last day of the month
+    std::bitset<13> months_;            ///< 1..12
+    std::bitset<7> weekdays_;           ///< 0 (Sunday) .. 6
+    std::bitset<40> nth_weekdays_;      ///< N#K at bit (K-1)*7 + N, K 1..5
     bool days_restricted_ = false;      ///< day-of-month did not start with '*' or '?'
     bool weekdays_restricted_ = false;  ///< day-of-week did not start with '*' or '?'
 };

@@ -22,7 +22,7 @@ inline constexpr int default_max_attempts = 20;
 /// Description of a job to enqueue. Setters return *this so calls chain:
 ///   JobSpec{"email.send", {{"to", "a@b.c"}}}.queue("mail").max_attempts(8)
 class JobSpec {
-public:
+  public:
     /// A job of `kind` with `payload`, which must be a JSON object.
     explicit JobSpec(std::string kind, nlohmann::json payload = nlohmann::json::object());
 
@@ -78,10 +78,10 @@ public:
     /// Error(invalid_argument) for a custom retry policy, which cannot be stored.
     nlohmann::json to_json() const;
     /// Parses to_json()'s form and validates it; throws Error(invalid_argument) naming the bad
-    /// field ("job.priority").
+    /// field ("priority"); unknown keys are rejected too, so a typo is not silently dropped.
     static JobSpec from_json(const nlohmann::json& j);
 
-private:
+  private:
     std::string kind_;
     nlohmann::json payload_;
     std::string queue_ = "default";
