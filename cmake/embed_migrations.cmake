@@ -5,6 +5,7 @@ string(APPEND content "#include <string_view>\n#include <utility>\n#include <vec
 string(APPEND content "namespace ${NAMESPACE} {\n\n")
 string(APPEND content "const std::vector<std::pair<int, std::string_view>>& migrations() {\n")
 string(APPEND content "    static const std::vector<std::pair<int, std::string_view>> all{\n")
+string(REPLACE "|" ";" FILES "${FILES}")  # joined with "|" by the caller
 foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME)
   string(REGEX MATCH "^[0-9]+" version ${name})

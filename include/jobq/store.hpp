@@ -70,11 +70,11 @@ struct Outcome {
     int attempt = 0;
     std::string worker_id;
     OutcomeKind kind = OutcomeKind::complete;
-    Timestamp at{};                      ///< when the attempt ended (finished_at when terminal)
-    Timestamp run_at{};                  ///< retry, snooze: when the job runs next
-    std::optional<AttemptError> error;   ///< appended to the job's errors when set
-    std::string result;                  ///< complete: JSON text, empty when none
-    bool refund_attempt = false;         ///< max_attempts += 1 so this attempt is not spent
+    Timestamp at{};                     ///< when the attempt ended (finished_at when terminal)
+    Timestamp run_at{};                 ///< retry, snooze: when the job runs next
+    std::optional<AttemptError> error;  ///< appended to the job's errors when set
+    std::string result;                 ///< complete: JSON text, empty when none
+    bool refund_attempt = false;        ///< max_attempts += 1 so this attempt is not spent
     std::optional<Timestamp> only_if_lease_expired_by;  ///< rescuer: also require the lease to
                                                         ///< have expired at this time
 };
@@ -99,7 +99,7 @@ struct JobPage {
 struct QueueStats {
     std::string queue;
     std::array<std::int64_t, all_job_states.size()> counts{};  ///< indexed by JobState
-    std::optional<Timestamp> oldest_runnable_since;  ///< min run_at of jobs claimable now
+    std::optional<Timestamp> oldest_runnable_since;            ///< min run_at of jobs claimable now
 
     std::int64_t count(JobState s) const { return counts[static_cast<std::size_t>(s)]; }
 };
@@ -116,12 +116,12 @@ struct PruneRequest {
     std::optional<Timestamp> cancelled_before;
     std::optional<Timestamp> discarded_before;
     std::optional<Timestamp> schedule_runs_before;  ///< cron history entries recorded before
-    int limit = 10000;  ///< at most this many rows per call, to keep transactions short
+    int limit = 10000;  ///< at most this many rows of each kind per call: short transactions
 };
 
 /// The batch-oriented, blocking storage contract every backend implements.
 class Store {
-public:
+  public:
     virtual ~Store() = default;
 
     /// Brings the schema to this library's version; idempotent. Returns the version.

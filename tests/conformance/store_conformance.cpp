@@ -14,48 +14,18 @@
 
 #include <doctest/doctest.h>
 
+#include "conformance_support.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/new_job.hpp"
 #include "jobq/store.hpp"
-#include "store_factory.hpp"
-
-namespace doctest {
-template <>
-struct StringMaker<jobq::Timestamp> {
-    static String convert(const jobq::Timestamp& t) {
-        return std::to_string(t.time_since_epoch().count()).c_str();
-    }
-};
-template <>
-struct StringMaker<std::optional<jobq::Timestamp>> {
-    static String convert(const std::optional<jobq::Timestamp>& t) {
-        return t ? std::to_string(t->time_since_epoch().count()).c_str() : "nullopt";
-    }
-};
-template <>
-struct StringMaker<jobq::JobState> {
-    static String convert(jobq::JobState s) { return std::string(jobq::to_string(s)).c_str(); }
-};
-}  // namespace doctest
 
 namespace jobq::conformance {
 namespace {
 
 using namespace std::chrono_literals;
 
-const Timestamp t0{std::chrono::seconds{1'700'000'000}};
-/// `s` seconds after t0.
-Timestamp at(int s) {
-    return t0 + std::chrono::seconds{s};
-}
-
 constexpr const char* worker = "worker-1";
-
-struct StoreTest {
-    std::unique_ptr<TestDatabase> db = make_test_database();
-    Store& store = db->store();
-};
 
 NewJob new_job(const JobSpec& spec, Timestamp now = t0) {
     return to_new_job(spec, now);

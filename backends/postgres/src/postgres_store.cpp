@@ -1,139 +1,27 @@
 #include "jobq/postgres/postgres_store.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <mutex>
 #include <limits>
+#include <mutex>
 #include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
-#include <pqxx/nontransaction>
-#include <pqxx/result>
-#include <pqxx/transaction>
 
-#include "connection_pool.hpp"
-#include "job_row.hpp"
-#include "jobq/detail/job_columns.hpp"
 #include "jobq/error.hpp"
-#include "listener.hpp"
-#include "pg_array.hpp"
-#include "schema.hpp"
-#include "statements.hpp"
-#include "vacuumer.hpp"
+#include "store_impl.hpp"
 
 namespace jobq {
 
+using postgres_detail::any_unique;
 using postgres_detail::ArrayWriter;
-using postgres_detail::ConnectionPool;
+using postgres_detail::insert_jobs;
+using postgres_detail::micros;
 using postgres_detail::read_job;
 using postgres_detail::Sql;
-using postgres_detail::Statements;
+using postgres_detail::text_or_null;
 
 namespace {
-
-std::int64_t micros(Timestamp t) {
-    return t.time_since_epoch().count();
-}
-
-// NULL for an empty string: how jobq's optional text fields and "any" filters are sent.
-const char* text_or_null(const std::string& s) {
-    return s.empty() ? nullptr : s.c_str();
-}
-
-// The arrays of one multi-row insert (see Sql::insert_jobs), one element per job.
-class InsertBatch {
-  public:
-    void add(const NewJob& job) {
-        kind_.add(job.kind);
-        queue_.add(job.queue);
-        tenant_.add_text_or_null(job.tenant);
-        payload_.add(job.payload);
-        priority_.add(job.priority);
-        state_.add(to_string(job.state));
-        max_attempts_.add(job.max_attempts);
-        created_at_.add(micros(job.created_at));
-        run_at_.add(micros(job.run_at));
-        if (job.timeout) {
-            timeout_.add(job.timeout->count());
-        } else {
-            timeout_.add_null();
-        }
-        unique_key_.add_text_or_null(job.unique_key);
-        tags_.add(detail::encode_strings(job.tags));
-        retry_policy_.add_text_or_null(job.retry_policy);
-        ++size_;
-    }
-    std::size_t size() const { return size_; }
-
-    // Runs the insert through `exec(Sql, args...)`; the new ids in the order jobs were added.
-    template <class Exec>
-    std::vector<JobId> run(Exec&& exec, const char* channel) && {
-        const pqxx::result r =
-            exec(Sql::insert_jobs, std::move(kind_).finish(), std::move(queue_).finish(),
-                 std::move(tenant_).finish(), std::move(payload_).finish(),
-                 std::move(priority_).finish(), std::move(state_).finish(),
-                 std::move(max_attempts_).finish(), std::move(created_at_).finish(),
-                 std::move(run_at_).finish(), std::move(timeout_).finish(),
-                 std::move(unique_key_).finish(), std::move(tags_).finish(),
-                 std::move(retry_policy_).finish(), channel);
-        std::vector<JobId> ids;
-        ids.reserve(r.size());
-        for (const pqxx::row& row : r) ids.push_back(postgres_detail::RowView(row).int64(0));
-        // Identities are drawn in the order the rows are inserted, which is the order of the
-        // arrays; RETURNING promises no order, ascending ids restore it.
-        std::sort(ids.begin(), ids.end());
-        return ids;
-    }
-
-  private:
-    ArrayWriter kind_, queue_, tenant_, payload_, priority_, state_, max_attempts_, created_at_,
-        run_at_, timeout_, unique_key_, tags_, retry_policy_;
-    std::size_t size_ = 0;
-};
-
-// Inserts `jobs` through `exec`, in order. Jobs without a unique key go in multi-row
-// statements; each unique job is looked up and inserted under its advisory lock, which
-// needs `exec` to run inside a transaction when any job is unique.
-template <class Exec>
-std::vector<InsertResult> insert_jobs(Exec&& exec, std::span<const NewJob> jobs,
-                                      const std::string& schema, const char* channel) {
-    std::vector<InsertResult> results;
-    results.reserve(jobs.size());
-    InsertBatch batch;
-    auto flush = [&] {
-        if (batch.size() == 0) return;
-        for (const JobId id : std::move(batch).run(exec, channel)) results.push_back({id, false});
-        batch = InsertBatch{};
-    };
-    for (const NewJob& job : jobs) {
-        if (job.unique_key.empty()) {
-            batch.add(job);
-            continue;
-        }
-        flush();
-        exec(Sql::unique_lock, schema, job.unique_key);
-        const std::int64_t since =
-            job.unique_since ? micros(*job.unique_since) : std::numeric_limits<std::int64_t>::min();
-        ArrayWriter states;
-        for (const JobState s : job.unique_states) states.add(to_string(s));
-        const pqxx::result found =
-            exec(Sql::find_unique, job.unique_key, since, std::move(states).finish());
-        if (!found.empty()) {
-            results.push_back({postgres_detail::RowView(found[0]).int64(0), true});
-            continue;
-        }
-        batch.add(job);
-        flush();
-    }
-    flush();
-    return results;
-}
-
-bool any_unique(std::span<const NewJob> jobs) {
-    return std::any_of(jobs.begin(), jobs.end(),
-                       [](const NewJob& j) { return !j.unique_key.empty(); });
-}
 
 // Splits outcomes into rounds in which no job appears twice: one multi-row UPDATE applies
 // at most one change per row, while outcomes must apply in order (a repeat fails its fence).
@@ -151,86 +39,6 @@ std::vector<std::vector<std::size_t>> rounds_of(std::span<const Outcome> outcome
 }
 
 }  // namespace
-
-struct PostgresStore::Impl {
-    std::string conninfo;
-    PostgresOptions options;
-    Statements sql;
-    postgres_detail::Vacuumer vacuumer;
-    ConnectionPool pool;
-    std::unique_ptr<postgres_detail::PgNotifier> notifier;
-    std::atomic<bool> schema_verified{false};
-    // Held around heartbeats and outcomes. A worker sends both from different threads, for
-    // the same running rows, and two multi-row UPDATEs that lock shared rows in different
-    // orders deadlock (seen under load: a one-second stall, then a retry). Heartbeats are
-    // rare, so taking turns costs nothing measurable.
-    std::mutex running_rows;
-
-    Impl(std::string info, PostgresOptions o)
-        : conninfo(postgres_detail::with_connect_timeout(std::move(info), o.connect_timeout)),
-          options(std::move(o)),
-          sql(options.schema),
-          vacuumer(conninfo, options.schema, options.vacuum_after_claims),
-          pool(conninfo, options.pool_size, [this](pqxx::connection& c) {
-              // Every statement here has one good plan whatever its parameters (an ordered
-              // index walk, a key lookup, a batch joined by id); re-planning each execution,
-              // as PostgreSQL does for a prepared statement's first runs, costs more than
-              // the claim itself (measured: about 20% of claim+complete throughput). A
-              // generic plan on a large table is costed high enough to be JIT-compiled,
-              // which took 17 ms of a 0.2 ms claim with 1M jobs queued: no JIT for OLTP.
-              pqxx::nontransaction(c).exec(
-                  "SET plan_cache_mode = force_generic_plan; SET jit = off");
-              // Registered here, prepared by libpqxx on first use.
-              for (std::size_t i = 0; i < postgres_detail::sql_count; ++i) {
-                  const auto id = static_cast<Sql>(i);
-                  c.prepare(Statements::name(id), sql.text(id));
-              }
-          }) {
-        notifier = std::make_unique<postgres_detail::PgNotifier>(conninfo, sql.channel());
-    }
-
-    void require_schema(pqxx::connection& c) {
-        if (schema_verified.load(std::memory_order_relaxed)) return;
-        postgres_detail::check_schema_version(
-            postgres_detail::read_schema_version(c, options.schema));
-        schema_verified.store(true, std::memory_order_relaxed);
-    }
-
-    // One statement on its own (autocommit: one round trip), after the schema check.
-    template <class... Args>
-    pqxx::result exec(std::string_view op, Sql id, Args&&... args) {
-        return pool.run(op, [&](pqxx::connection& c) {
-            require_schema(c);
-            pqxx::nontransaction tx(c);
-            return tx.exec_prepared(Statements::name(id), std::forward<Args>(args)...);
-        });
-    }
-
-    // Runs `f(exec)` in one transaction, where exec(Sql, args...) runs a prepared statement.
-    template <class F>
-    auto in_transaction(std::string_view op, F&& f) {
-        return pool.run(op, [&](pqxx::connection& c) {
-            require_schema(c);
-            pqxx::work tx(c);
-            auto exec = [&tx](Sql id, auto&&... args) {
-                return tx.exec_prepared(Statements::name(id),
-                                        std::forward<decltype(args)>(args)...);
-            };
-            auto result = f(exec);
-            tx.commit();
-            return result;
-        });
-    }
-
-    ChangeResult change_one(std::string_view op, Sql id, JobId job, std::optional<Timestamp> now) {
-        const pqxx::result r = now ? exec(op, id, job, micros(*now)) : exec(op, id, job);
-        ChangeResult result;
-        if (r.empty()) return result;
-        result.job = read_job(r[0]);
-        result.changed = r[0][static_cast<int>(r.columns()) - 1].as<bool>();
-        return result;
-    }
-};
 
 PostgresStore::PostgresStore(std::string conninfo, PostgresOptions options) {
     postgres_detail::validate_schema_name(options.schema);
@@ -299,16 +107,7 @@ std::vector<InsertResult> PostgresStore::insert(std::span<const NewJob> jobs) {
         results = impl_->in_transaction(
             "insert", [&](auto& exec) { return insert_jobs(exec, jobs, schema, nullptr); });
     }
-    // After the commit, so a woken worker finds the jobs.
-    std::vector<std::string_view> woken;
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
-        const NewJob& job = jobs[i];
-        if (results[i].duplicate || job.state != JobState::available) continue;
-        if (std::find(woken.begin(), woken.end(), job.queue) == woken.end()) {
-            woken.push_back(job.queue);
-        }
-    }
-    for (const std::string_view queue : woken) impl_->notifier->notify(queue);
+    impl_->wake_inserted(jobs, results);
     return results;
 }
 
@@ -561,6 +360,12 @@ std::int64_t PostgresStore::prune(const PruneRequest& request) {
         if (!before || deleted >= request.limit) continue;
         const pqxx::result r = impl_->exec("prune", Sql::prune, std::string(to_string(state)),
                                            micros(*before), request.limit - deleted);
+        deleted += postgres_detail::RowView(r[0]).int64(0);
+    }
+    // Cron history has a budget of its own: `limit` bounds each kind of row (store.hpp).
+    if (request.schedule_runs_before && request.limit > 0) {
+        const pqxx::result r = impl_->exec("prune", Sql::schedule_runs_prune,
+                                           micros(*request.schedule_runs_before), request.limit);
         deleted += postgres_detail::RowView(r[0]).int64(0);
     }
     return deleted;

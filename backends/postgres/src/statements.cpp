@@ -26,10 +26,10 @@ std::string qualified_columns(std::string_view prefix) {
     return out;
 }
 
-// Replaces every "@T" with the schema-qualified jobs table.
-std::string with_table(std::string sql, const std::string& table) {
-    for (std::size_t at = sql.find("@T"); at != std::string::npos; at = sql.find("@T", at)) {
-        sql.replace(at, 2, table);
+// Replaces every `marker` with the schema-qualified `table`.
+std::string with_table(std::string sql, std::string_view marker, const std::string& table) {
+    for (std::size_t at = sql.find(marker); at != std::string::npos; at = sql.find(marker, at)) {
+        sql.replace(at, marker.size(), table);
         at += table.size();
     }
     return sql;
@@ -49,17 +49,49 @@ std::string quote_identifier(std::string_view schema) {
 
 const char* Statements::name(Sql id) {
     static constexpr std::array<const char*, sql_count> names{
-        "jobq_insert_jobs", "jobq_unique_lock", "jobq_find_unique", "jobq_claim",
-        "jobq_heartbeat",   "jobq_complete",    "jobq_get",         "jobq_list",
-        "jobq_stats",       "jobq_cancel",      "jobq_retry",       "jobq_remove",
-        "jobq_replay",      "jobq_expired",     "jobq_promote_due", "jobq_next_run_at",
+        "jobq_insert_jobs",
+        "jobq_unique_lock",
+        "jobq_find_unique",
+        "jobq_claim",
+        "jobq_heartbeat",
+        "jobq_complete",
+        "jobq_get",
+        "jobq_list",
+        "jobq_stats",
+        "jobq_cancel",
+        "jobq_retry",
+        "jobq_remove",
+        "jobq_replay",
+        "jobq_expired",
+        "jobq_promote_due",
+        "jobq_next_run_at",
         "jobq_prune",
+        "jobq_schedule_list",
+        "jobq_schedule_get",
+        "jobq_schedule_add",
+        "jobq_schedule_update",
+        "jobq_schedule_remove",
+        "jobq_schedule_pause",
+        "jobq_schedule_resume",
+        "jobq_schedule_fire",
+        "jobq_schedule_runs_taken",
+        "jobq_schedule_runs_insert",
+        "jobq_schedule_runs_list",
+        "jobq_schedule_runs_remove",
+        "jobq_schedule_runs_prune",
+        "jobq_schedules_sync_lock",
+        "jobq_schedules_sync_insert",
+        "jobq_schedules_sync_update",
+        "jobq_schedules_sync_remove",
     };
+    // A statement added to Sql without a name here would be registered as nullptr.
+    static_assert(names.back() != nullptr, "every statement of Sql needs a name");
     return names[static_cast<std::size_t>(id)];
 }
 
 Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string(schema)) {
-    const std::string table = quote_identifier(schema) + ".jobs";
+    const std::string quoted = quote_identifier(schema);
+    const std::string table = quoted + ".jobs";
     const std::string cols{detail::job_columns};
     const std::string jcols = qualified_columns("j.");
     auto at = [this](Sql id) -> std::string& {
@@ -205,7 +237,114 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " AND finished_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING 1)"
         " SELECT count(*) FROM d";
 
-    for (std::string& t : texts_) t = with_table(std::move(t), table);
+    add_schedule_statements();
+
+    // @T the jobs, @S the schedules, @R the schedules' history.
+    for (std::string& t : texts_) {
+        t = with_table(std::move(t), "@T", table);
+        t = with_table(std::move(t), "@S", quoted + ".schedules");
+        t = with_table(std::move(t), "@R", quoted + ".schedule_runs");
+    }
+}
+
+void Statements::add_schedule_statements() {
+    const std::string cols{schedule_columns};
+    const std::string run_cols{schedule_run_columns};
+    auto at = [this](Sql id) -> std::string& {
+        return texts_[static_cast<std::size_t>(id)];
+    };
+    // History entries of one schedule (the SQL expression `schedule`, over the FROM items in
+    // `from`) in 7 parallel arrays from parameter `first` on: fire_at, outcome, job_id,
+    // last_fire_at, count, reason, recorded_at. An entry whose window is in the history
+    // already is left out.
+    auto insert_runs = [&](int first, const std::string& schedule, const std::string& from) {
+        std::string arrays;
+        const char* types[] = {"bigint", "text", "bigint", "bigint", "bigint", "text", "bigint"};
+        for (int i = 0; i < 7; ++i) {
+            if (i > 0) arrays += ", ";
+            arrays += "$" + std::to_string(first + i) + "::" + types[i] + "[]";
+        }
+        return "INSERT INTO @R (" + run_cols + ") SELECT " + schedule + ", r.* FROM " + from +
+               "unnest(" + arrays + ") AS r ON CONFLICT (schedule, fire_at) DO NOTHING";
+    };
+
+    // Names sort byte by byte (the column's collation is "C"), as in SQLite.
+    at(Sql::schedule_list) = "SELECT " + cols + " FROM @S ORDER BY name";
+    // $1 name.
+    at(Sql::schedule_get) = "SELECT " + cols + " FROM @S WHERE name = $1";
+    // $1..$10 the columns in schedule_columns order.
+    at(Sql::schedule_add) = "INSERT INTO @S (" + cols +
+                            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                            " ON CONFLICT (name) DO NOTHING";
+    // $1 name, $2 expression, $3 zone, $4 job, $5 misfire, $6 declared, $7 updated_at.
+    at(Sql::schedule_update) =
+        "UPDATE @S SET expression = $2, zone = $3, job = $4, misfire = $5, declared = $6,"
+        " updated_at = $7 WHERE name = $1";
+    // $1 name. The history goes in a later statement (schedule_runs_remove), whose snapshot
+    // includes the entries of a fire that held the row while this delete waited for it.
+    at(Sql::schedule_remove) = "DELETE FROM @S WHERE name = $1";
+    // $1 name, $2 now. Returns the schedule when it was running (and now is paused).
+    at(Sql::schedule_pause) =
+        "UPDATE @S SET paused = true, updated_at = $2"
+        " WHERE name = $1 AND NOT paused RETURNING " +
+        cols;
+    // $1 name, $2 now, $3 cursor (NULL: unchanged), $4.. the history entry of the paused
+    // windows (empty arrays: none), written only when this resume changed the schedule.
+    // Returns the schedule when it was paused (and now runs).
+    at(Sql::schedule_resume) =
+        "WITH u AS (UPDATE @S SET paused = false, cursor = coalesce($3::bigint, cursor),"
+        " updated_at = $2 WHERE name = $1 AND paused RETURNING " +
+        cols + "), skipped AS (" + insert_runs(4, "u.name", "u, ") + ") SELECT * FROM u";
+
+    // The exactly-once step: $1 name, $2 expected cursor, $3 new cursor. Under READ COMMITTED
+    // a concurrent firer waits for this row's lock and then re-checks the moved cursor, so of
+    // all firers holding one cursor exactly one updates a row; it holds the row lock until it
+    // commits, which serialises every history write of the schedule.
+    at(Sql::schedule_fire) =
+        "UPDATE @S SET cursor = $3 WHERE name = $1 AND cursor = $2 AND NOT paused";
+    // $1 name, $2 windows. Which of them the history has.
+    at(Sql::schedule_runs_taken) =
+        "SELECT fire_at FROM @R WHERE schedule = $1 AND fire_at = ANY($2::bigint[])";
+    // $1 name, $2.. the entries.
+    at(Sql::schedule_runs_insert) = insert_runs(2, "$1::text", "");
+    // $1 name, $2 limit.
+    at(Sql::schedule_runs_list) =
+        "SELECT " + run_cols + " FROM @R WHERE schedule = $1 ORDER BY fire_at DESC LIMIT $2";
+    // $1 names.
+    at(Sql::schedule_runs_remove) = "DELETE FROM @R WHERE schedule = ANY($1::text[])";
+    // $1 recorded before, $2 limit. Returns how many. By ctid: joined on the key instead,
+    // the planner hashes the whole table (measured: 6x slower with 200k entries, and growing).
+    at(Sql::schedule_runs_prune) =
+        "WITH d AS (DELETE FROM @R WHERE ctid = ANY(ARRAY(SELECT ctid FROM @R"
+        " WHERE recorded_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1)"
+        " SELECT count(*) FROM d";
+
+    // Syncs of one schema's declared schedules take turns (processes of a deploy start
+    // together), so each compares against what the previous one wrote. $1 schema.
+    at(Sql::schedules_sync_lock) =
+        "SELECT pg_advisory_xact_lock(hashtext('jobq.schedules'), hashtext($1))";
+    // $1..$9 arrays: name, expression, zone, job, misfire, paused, cursor, created_at,
+    // updated_at. Returns the names that were new.
+    at(Sql::schedules_sync_insert) =
+        "INSERT INTO @S (" + cols +
+        ") SELECT d.name, d.expression, d.zone, d.job, d.misfire, true, d.paused, d.cursor,"
+        " d.created_at, d.updated_at FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::text[], $5::text[], $6::boolean[], $7::bigint[], $8::bigint[], $9::bigint[])"
+        " AS d(name, expression, zone, job, misfire, paused, cursor, created_at, updated_at)"
+        " ON CONFLICT (name) DO NOTHING RETURNING name";
+    // $1..$5 arrays: name, expression, zone, job, misfire; $6 now. Only rows whose definition
+    // differs (byte for byte) or that were added at run time are written. Returns their names.
+    at(Sql::schedules_sync_update) =
+        "UPDATE @S s SET expression = d.expression, zone = d.zone, job = d.job,"
+        " misfire = d.misfire, declared = true, updated_at = $6"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])"
+        " AS d(name, expression, zone, job, misfire)"
+        " WHERE s.name = d.name AND (s.expression <> d.expression OR s.zone <> d.zone"
+        " OR s.job <> d.job OR s.misfire <> d.misfire OR NOT s.declared) RETURNING s.name";
+    // $1 the declared names. Returns the names removed (their history goes separately, as
+    // for schedule_remove).
+    at(Sql::schedules_sync_remove) =
+        "DELETE FROM @S WHERE declared AND name <> ALL($1::text[]) RETURNING name";
 }
 
 }  // namespace jobq::postgres_detail

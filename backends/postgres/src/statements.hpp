@@ -27,10 +27,36 @@ enum class Sql : std::size_t {
     promote_due,
     next_run_at,
     prune,
+    // cron schedules
+    schedule_list,
+    schedule_get,
+    schedule_add,
+    schedule_update,
+    schedule_remove,
+    schedule_pause,
+    schedule_resume,
+    schedule_fire,
+    schedule_runs_taken,
+    schedule_runs_insert,
+    schedule_runs_list,
+    schedule_runs_remove,
+    schedule_runs_prune,
+    schedules_sync_lock,
+    schedules_sync_insert,
+    schedules_sync_update,
+    schedules_sync_remove,
     count_,  // not a statement
 };
 
 inline constexpr std::size_t sql_count = static_cast<std::size_t>(Sql::count_);
+
+/// Every column of a schedule, in the order the schedule statements return them.
+inline constexpr std::string_view schedule_columns =
+    "name, expression, zone, job, misfire, declared, paused, cursor, created_at, updated_at";
+
+/// Every column of a history entry, in the order the history statements return them.
+inline constexpr std::string_view schedule_run_columns =
+    "schedule, fire_at, outcome, job_id, last_fire_at, count, reason, recorded_at";
 
 /// The texts of every statement for one schema.
 class Statements {
@@ -45,6 +71,8 @@ class Statements {
     const std::string& channel() const { return channel_; }
 
   private:
+    void add_schedule_statements();
+
     std::string texts_[sql_count];
     std::string channel_;
 };

@@ -17,6 +17,7 @@
 #include "jobq/notifier.hpp"
 #include "notifier_registry.hpp"
 #include "schema.hpp"
+#include "store_impl.hpp"
 
 namespace jobq {
 
@@ -50,11 +51,6 @@ void add_queue(std::vector<std::string>& queues, std::string_view queue) {
     if (std::find(queues.begin(), queues.end(), queue) == queues.end()) queues.emplace_back(queue);
 }
 
-template <class Queues>
-void notify_queues(Notifier& notifier, const Queues& queues) {
-    for (const auto& q : queues) notifier.notify(q);
-}
-
 // Binds a filter string, NULL when empty (empty filters match everything).
 void bind_filter(Statement& s, int index, const std::string& value) {
     s.bind_text_or_null(index, value);
@@ -71,60 +67,43 @@ std::optional<Job> one_job(Statement& s) {
 
 }  // namespace
 
-struct SqliteStore::Impl {
-    std::string path;
-    SqliteOptions options;
-    Connection writer;
-    std::unique_ptr<Connection> own_reader;
-    Connection* reader = nullptr;  // the writer itself for in-memory databases
-    std::string file;              // as SQLite resolved it; empty when in memory
-    std::shared_ptr<LocalNotifier> notifier;
-    std::atomic<bool> schema_verified{false};
-
-    Impl(std::string p, SqliteOptions o)
-        : path(std::move(p)), options(o), writer(path, options, false) {
-        file = database_file(writer.handle());
-        if (file.empty()) {
-            // A second connection to ":memory:" would open a second, empty database.
-            reader = &writer;
-            notifier = std::make_shared<LocalNotifier>();
-        } else {
-            own_reader = std::make_unique<Connection>(path, options, true);
-            reader = own_reader.get();
-            std::error_code ec;
-            const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
-            notifier = sqlite_detail::shared_notifier(ec ? file : canonical.string());
-        }
+SqliteStore::Impl::Impl(std::string p, SqliteOptions o)
+    : path(std::move(p)), options(o), writer(path, options, false) {
+    file = database_file(writer.handle());
+    if (file.empty()) {
+        // A second connection to ":memory:" would open a second, empty database.
+        reader = &writer;
+        notifier = std::make_shared<LocalNotifier>();
+    } else {
+        own_reader = std::make_unique<Connection>(path, options, true);
+        reader = own_reader.get();
+        std::error_code ec;
+        const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
+        notifier = sqlite_detail::shared_notifier(ec ? file : canonical.string());
     }
+}
 
-    void require_schema(Connection& conn) {
-        sqlite_detail::require_schema(conn.handle(), schema_verified);
+ChangeResult SqliteStore::Impl::change_one(Sql sql, const char* op, JobId id,
+                                           std::optional<Timestamp> now) {
+    ChangeResult result;
+    std::lock_guard lock(writer.mutex());
+    require_schema(writer);
+    Transaction tx(writer, op);
+    {
+        Statement s = writer.statement(sql, op);
+        s.bind(1, id);
+        if (now) s.bind(2, *now);
+        result.job = one_job(s);
     }
-
-    // An operator action on one job, in one transaction. The statement (id, then `now` when
-    // given) returns the job when it applied; otherwise the job is read as it stands, so the
-    // caller can tell "no such job" from "not in a state this applies to".
-    ChangeResult change_one(Sql sql, const char* op, JobId id, std::optional<Timestamp> now) {
-        ChangeResult result;
-        std::lock_guard lock(writer.mutex());
-        require_schema(writer);
-        Transaction tx(writer, op);
-        {
-            Statement s = writer.statement(sql, op);
-            s.bind(1, id);
-            if (now) s.bind(2, *now);
-            result.job = one_job(s);
-        }
-        result.changed = result.job.has_value();
-        if (!result.changed) {
-            Statement s = writer.statement(Sql::get_for_update, op);
-            s.bind(1, id);
-            result.job = one_job(s);
-        }
-        tx.commit();
-        return result;
+    result.changed = result.job.has_value();
+    if (!result.changed) {
+        Statement s = writer.statement(Sql::get_for_update, op);
+        s.bind(1, id);
+        result.job = one_job(s);
     }
-};
+    tx.commit();
+    return result;
+}
 
 SqliteStore::SqliteStore(std::string path, SqliteOptions options)
     : impl_(std::make_unique<Impl>(std::move(path), options)) {
@@ -171,7 +150,7 @@ std::vector<InsertResult> SqliteStore::insert(std::span<const NewJob> jobs) {
         tx.commit();
     }
     // After the lock is released: a subscriber that claims at once must not find it held.
-    notify_queues(*impl_->notifier, queues);
+    impl_->notify(queues);
     return results;
 }
 
@@ -234,7 +213,7 @@ std::vector<InsertResult> SqliteStore::enqueue_in(sqlite3* connection,
         }
         throw;
     }
-    notify_queues(*impl_->notifier, queues);
+    impl_->notify(queues);
     return results;
 }
 
@@ -480,7 +459,7 @@ std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp no
         }
         tx.commit();
     }
-    notify_queues(*impl_->notifier, queues);
+    impl_->notify(queues);
     return count;
 }
 
@@ -503,7 +482,7 @@ std::int64_t SqliteStore::promote_due(Timestamp now) {
         tx.commit();
     }
     // Workers idle until a job is due; the promoted queues have work now.
-    notify_queues(*impl_->notifier, queues);
+    impl_->notify(queues);
     return count;
 }
 
@@ -534,21 +513,33 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
             found += static_cast<std::int64_t>(c.ids.size());
         }
     }
-    if (found == 0) return 0;
+    const bool prune_runs = request.schedule_runs_before.has_value() && request.limit > 0;
+    if (found == 0 && !prune_runs) return 0;
     std::int64_t deleted = 0;
     Connection& w = impl_->writer;
     std::lock_guard lock(w.mutex());
     Transaction tx(w, "prune");
-    Statement s = w.statement(Sql::prune_one, "prune");
-    for (const Cutoff& c : cutoffs) {
-        for (const JobId id : c.ids) {
-            s.bind(1, id);
-            s.bind(2, to_string(c.state));
-            s.bind(3, *c.before);
-            s.run();
-            deleted += sqlite3_changes(w.handle());
-            s.reset();
+    {
+        Statement s = w.statement(Sql::prune_one, "prune");
+        for (const Cutoff& c : cutoffs) {
+            for (const JobId id : c.ids) {
+                s.bind(1, id);
+                s.bind(2, to_string(c.state));
+                s.bind(3, *c.before);
+                s.run();
+                deleted += sqlite3_changes(w.handle());
+                s.reset();
+            }
         }
+    }
+    if (prune_runs) {
+        // Cron history has an index on recorded_at, so the writer finds its rows itself
+        // without the reader's scan that finished jobs need.
+        Statement s = w.statement(Sql::prune_schedule_runs, "prune");
+        s.bind(1, *request.schedule_runs_before);
+        s.bind(2, request.limit);
+        s.run();
+        deleted += sqlite3_changes(w.handle());
     }
     tx.commit();
     return deleted;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "job_row.hpp"
+#include "schedule_row.hpp"
 
 namespace jobq::sqlite_detail {
 
@@ -16,6 +17,8 @@ namespace {
 
 std::array<std::string, sql_count> build() {
     const std::string cols{job_columns};
+    const std::string schedule_cols{schedule_columns};
+    const std::string run_cols{schedule_run_columns};
     std::array<std::string, sql_count> s;
     auto at = [&s](Sql id) -> std::string& {
         return s[static_cast<std::size_t>(id)];
@@ -124,6 +127,52 @@ std::array<std::string, sql_count> build() {
     // ORDER BY the scan stops at the limit.
     at(Sql::prune_candidates) =
         "SELECT id FROM jobq_jobs WHERE state = ?1 AND finished_at < ?2 LIMIT ?3";
+    // ---- cron schedules (sql/002_schedules.sql) ----
+    // ?1..?10 in schedule_columns order.
+    at(Sql::schedule_insert) = "INSERT INTO jobq_schedules (" + schedule_cols +
+                               ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                               " ON CONFLICT (name) DO NOTHING";
+    // ?1 name, ?2 expression, ?3 zone, ?4 job, ?5 misfire, ?6 declared, ?7 updated_at.
+    at(Sql::schedule_update) =
+        "UPDATE jobq_schedules SET expression = ?2, zone = ?3, job = ?4, misfire = ?5,"
+        " declared = ?6, updated_at = ?7 WHERE name = ?1";
+    at(Sql::schedule_delete) = "DELETE FROM jobq_schedules WHERE name = ?1";
+    at(Sql::schedule_delete_runs) = "DELETE FROM jobq_schedule_runs WHERE schedule = ?1";
+    // ?1 name, ?2 now. The state guard makes a repeated pause or resume a no-op that the
+    // caller sees in sqlite3_changes().
+    at(Sql::schedule_pause) =
+        "UPDATE jobq_schedules SET paused = 1, updated_at = ?2 WHERE name = ?1 AND paused = 0";
+    // ?1 name, ?2 now, ?3 cursor (NULL: unchanged).
+    at(Sql::schedule_resume) =
+        "UPDATE jobq_schedules SET paused = 0, cursor = coalesce(?3, cursor), updated_at = ?2"
+        " WHERE name = ?1 AND paused = 1";
+    at(Sql::schedule_get_for_update) =
+        "SELECT " + schedule_cols + " FROM jobq_schedules WHERE name = ?1";
+    at(Sql::schedule_declared_names) = "SELECT name FROM jobq_schedules WHERE declared = 1";
+    // ?1 name, ?2 expected cursor, ?3 new cursor. The compare-and-set on the cursor is the
+    // fence between schedulers: only one of them moves it from a given value.
+    at(Sql::schedule_fire) =
+        "UPDATE jobq_schedules SET cursor = ?3 WHERE name = ?1 AND cursor = ?2 AND paused = 0";
+    // ?1 schedule, ?2 fire_at.
+    at(Sql::schedule_run_exists) =
+        "SELECT 1 FROM jobq_schedule_runs WHERE schedule = ?1 AND fire_at = ?2";
+    // ?1..?8 in schedule_run_columns order. A window already recorded keeps its first entry.
+    at(Sql::schedule_run_insert) = "INSERT INTO jobq_schedule_runs (" + run_cols +
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                                   " ON CONFLICT (schedule, fire_at) DO NOTHING";
+    // ?1 cutoff, ?2 limit. The subquery walks jobq_schedule_runs_recorded oldest first and
+    // stops at the limit (DELETE ... LIMIT is a compile-time option not every SQLite build has).
+    at(Sql::prune_schedule_runs) =
+        "DELETE FROM jobq_schedule_runs WHERE (schedule, fire_at) IN"
+        " (SELECT schedule, fire_at FROM jobq_schedule_runs WHERE recorded_at < ?1"
+        " ORDER BY recorded_at LIMIT ?2)";
+
+    at(Sql::schedule_list) = "SELECT " + schedule_cols + " FROM jobq_schedules ORDER BY name";
+    at(Sql::schedule_get) = at(Sql::schedule_get_for_update);
+    // ?1 schedule, ?2 limit: the primary key walked backwards.
+    at(Sql::schedule_runs) = "SELECT " + run_cols +
+                             " FROM jobq_schedule_runs WHERE schedule = ?1"
+                             " ORDER BY fire_at DESC LIMIT ?2";
     return s;
 }
 

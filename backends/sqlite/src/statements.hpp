@@ -25,6 +25,18 @@ enum class Sql : std::size_t {
     get_for_update,
     replay_one,
     prune_one,
+    schedule_insert,
+    schedule_update,
+    schedule_delete,
+    schedule_delete_runs,
+    schedule_pause,
+    schedule_resume,
+    schedule_get_for_update,
+    schedule_declared_names,
+    schedule_fire,
+    schedule_run_exists,
+    schedule_run_insert,
+    prune_schedule_runs,
     // Reader.
     get,
     list,
@@ -33,6 +45,9 @@ enum class Sql : std::size_t {
     next_run_at,
     discarded_candidates,
     prune_candidates,
+    schedule_list,
+    schedule_get,
+    schedule_runs,
     count_,
 };
 

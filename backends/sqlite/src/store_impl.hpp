@@ -1,0 +1,48 @@
+#pragma once
+// SqliteStore::Impl: the connections and notifier behind a SqliteStore, shared by the files
+// that implement its methods (sqlite_store.cpp for jobs, sqlite_schedules.cpp for cron).
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "connection.hpp"
+#include "jobq/notifier.hpp"
+#include "jobq/sqlite/sqlite_store.hpp"
+#include "schema.hpp"
+
+namespace jobq {
+
+struct SqliteStore::Impl {
+    std::string path;
+    SqliteOptions options;
+    sqlite_detail::Connection writer;
+    std::unique_ptr<sqlite_detail::Connection> own_reader;
+    sqlite_detail::Connection* reader = nullptr;  // the writer itself for in-memory databases
+    std::string file;                             // as SQLite resolved it; empty when in memory
+    std::shared_ptr<LocalNotifier> notifier;
+    std::atomic<bool> schema_verified{false};
+
+    Impl(std::string p, SqliteOptions o);
+
+    void require_schema(sqlite_detail::Connection& conn) {
+        sqlite_detail::require_schema(conn.handle(), schema_verified);
+    }
+
+    /// Wakes the listeners of each queue. Call it with no connection lock held: a subscriber
+    /// that claims at once must not find the writer taken.
+    template <class Queues>
+    void notify(const Queues& queues) {
+        for (const auto& q : queues) notifier->notify(q);
+    }
+
+    // An operator action on one job, in one transaction. The statement (id, then `now` when
+    // given) returns the job when it applied; otherwise the job is read as it stands, so the
+    // caller can tell "no such job" from "not in a state this applies to".
+    ChangeResult change_one(sqlite_detail::Sql sql, const char* op, JobId id,
+                            std::optional<Timestamp> now);
+};
+
+}  // namespace jobq

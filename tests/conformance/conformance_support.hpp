@@ -1,0 +1,52 @@
+#pragma once
+// What every conformance file shares: the fixed times cases are written in, doctest printers
+// for jobq types, and the per-case database fixture.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "jobq/clock.hpp"
+#include "jobq/job_state.hpp"
+#include "jobq/store.hpp"
+#include "store_factory.hpp"
+
+namespace doctest {
+template <>
+struct StringMaker<jobq::Timestamp> {
+    static String convert(const jobq::Timestamp& t) {
+        return std::to_string(t.time_since_epoch().count()).c_str();
+    }
+};
+template <>
+struct StringMaker<std::optional<jobq::Timestamp>> {
+    static String convert(const std::optional<jobq::Timestamp>& t) {
+        return t ? std::to_string(t->time_since_epoch().count()).c_str() : "nullopt";
+    }
+};
+template <>
+struct StringMaker<jobq::JobState> {
+    static String convert(jobq::JobState s) { return std::string(jobq::to_string(s)).c_str(); }
+};
+}  // namespace doctest
+
+namespace jobq::conformance {
+
+/// The time every case starts at; nothing in the suite reads a clock.
+inline const Timestamp t0{std::chrono::seconds{1'700'000'000}};
+
+/// `s` seconds after t0.
+inline Timestamp at(int s) {
+    return t0 + std::chrono::seconds{s};
+}
+
+/// A fresh migrated database per test case.
+struct StoreTest {
+    std::unique_ptr<TestDatabase> db = make_test_database();
+    Store& store = db->store();
+};
+
+}  // namespace jobq::conformance
