@@ -11,6 +11,7 @@
 #include <random>
 #include <unordered_map>
 
+#include <fmt/format.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -21,7 +22,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "detail/attempt_outcome.hpp"
 #include "detail/blocking.hpp"
@@ -60,7 +60,8 @@ void validate(const WorkerOptions& o) {
                                       q.name, q.concurrency));
         }
         for (std::size_t j = 0; j < i; ++j) {
-            if (o.queues[j].name == q.name) bad("queues", fmt::format("queue '{}' is listed twice", q.name));
+            if (o.queues[j].name == q.name)
+                bad("queues", fmt::format("queue '{}' is listed twice", q.name));
         }
     }
     if (o.lease <= Duration::zero()) bad("lease", "must be positive");
@@ -73,25 +74,31 @@ void validate(const WorkerOptions& o) {
 // Backoff between failed store calls: the store may be busy, restarting, or out of disk; the
 // worker keeps everything in memory and tries again.
 class StoreBackoff {
-public:
+  public:
     Duration next() {
-        delay_ = std::min(delay_ == Duration::zero() ? Duration{std::chrono::milliseconds{50}} : delay_ * 2,
-                          Duration{std::chrono::seconds{2}});
+        delay_ = std::min(
+            delay_ == Duration::zero() ? Duration{std::chrono::milliseconds{50}} : delay_ * 2,
+            Duration{std::chrono::seconds{2}});
         return delay_;
     }
     void reset() { delay_ = Duration::zero(); }
 
-private:
+  private:
     Duration delay_{};
 };
 
 std::string_view outcome_name(OutcomeKind k) {
     switch (k) {
-        case OutcomeKind::complete: return "completed";
-        case OutcomeKind::retry: return "retry";
-        case OutcomeKind::snooze: return "snooze";
-        case OutcomeKind::discard: return "discard";
-        case OutcomeKind::cancel: return "cancel";
+        case OutcomeKind::complete:
+            return "completed";
+        case OutcomeKind::retry:
+            return "retry";
+        case OutcomeKind::snooze:
+            return "snooze";
+        case OutcomeKind::discard:
+            return "discard";
+        case OutcomeKind::cancel:
+            return "cancel";
     }
     return "unknown";
 }
@@ -104,8 +111,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     struct QueueState {
         std::string name;
         int concurrency = 0;
-        int running = 0;          // handlers running now
-        bool work_maybe = true;   // a claim may find something: woken, polled, or last claim full
+        int running = 0;         // handlers running now
+        bool work_maybe = true;  // a claim may find something: woken, polled, or last claim full
     };
 
     // A claimed job until its outcome is written (control->handler_done once it is decided).
@@ -172,8 +179,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     bool flushing = false;
     bool producer_done = false;
     int active_handlers = 0;
-    std::optional<Timestamp> next_due;   // earliest scheduled/retryable run_at we know of
-    Timestamp last_claim_at{};           // a claim at t already saw everything due by t
+    std::optional<Timestamp> next_due;  // earliest scheduled/retryable run_at we know of
+    Timestamp last_claim_at{};          // a claim at t already saw everything due by t
     asio::steady_timer wake_timer;
     asio::steady_timer heartbeat_timer;
     asio::steady_timer grace_timer;
@@ -256,7 +263,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         wake_timer.cancel();
     }
 
-    static asio::awaitable<void> produce(std::shared_ptr<Impl> self) { co_await self->produce_loop(); }
+    static asio::awaitable<void> produce(std::shared_ptr<Impl> self) {
+        co_await self->produce_loop();
+    }
 
     asio::awaitable<void> produce_loop() {
         StoreBackoff backoff;
@@ -285,7 +294,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                 ClaimResult r;
                 r.jobs = store.claim(request);
                 std::size_t wanted = 0;
-                for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
+                for (const QueueDemand& d : request.queues)
+                    wanted += static_cast<std::size_t>(d.limit);
                 // Only when some queue ran dry is it worth learning when the next scheduled
                 // job is due.
                 if (r.jobs.size() < wanted) {
@@ -324,8 +334,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
 
     // Sleeps until a wake-up, the next due job, or the poll interval; never busy-waits.
     asio::awaitable<void> idle_wait() {
-        const bool any_free = std::any_of(queues.begin(), queues.end(),
-                                          [](const QueueState& q) { return q.running < q.concurrency; });
+        const bool any_free = std::any_of(queues.begin(), queues.end(), [](const QueueState& q) {
+            return q.running < q.concurrency;
+        });
         Duration wait = options.poll_interval;
         if (!any_free) {
             wait = std::chrono::hours{24};  // only a finishing handler (or stop) can help
@@ -413,8 +424,11 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                     asio::awaitable<nlohmann::json> handler = entry->async(ctx);
                     result = co_await std::move(handler);
                 } else {
-                    auto call = [entry, &ctx] { return entry->blocking(ctx); };
-                    result = co_await detail::run_blocking(self->blocking_pool().get_executor(), std::move(call));
+                    auto call = [entry, &ctx] {
+                        return entry->blocking(ctx);
+                    };
+                    result = co_await detail::run_blocking(self->blocking_pool().get_executor(),
+                                                           std::move(call));
                 }
                 end.how = How::success;
                 end.result = std::move(result);
@@ -443,25 +457,37 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         using How = detail::AttemptEnd::How;
         switch (ctx.cancel_reason()) {
             case CancelReason::timeout:
-                return {How::failure, nullptr, "timeout",
-                        fmt::format("timed out after {}", format_duration(timeout.value_or(Duration{}))), {}};
+                return {How::failure,
+                        nullptr,
+                        "timeout",
+                        fmt::format("timed out after {}",
+                                    format_duration(timeout.value_or(Duration{}))),
+                        {}};
             case CancelReason::shutdown:
-                return {How::shutdown, nullptr, "shutdown",
-                        "worker stopped before the handler finished", {}};
+                return {How::shutdown,
+                        nullptr,
+                        "shutdown",
+                        "worker stopped before the handler finished",
+                        {}};
             case CancelReason::lease_lost:
-                return {How::failure, nullptr, "lease_lost",
-                        "the worker no longer held the job (cancelled or rescued)", {}};
-            case CancelReason::none: break;
+                return {How::failure,
+                        nullptr,
+                        "lease_lost",
+                        "the worker no longer held the job (cancelled or rescued)",
+                        {}};
+            case CancelReason::none:
+                break;
         }
         return {How::failure, nullptr, "exception", std::move(what), {}};
     }
 
     void finish_attempt(const Job& job, std::size_t qi, const detail::AttemptEnd& end,
                         const Registry::Entry* entry) {
-        const RetryPolicy* kind_policy = entry && entry->options.retry ? &*entry->options.retry : nullptr;
+        const RetryPolicy* kind_policy =
+            entry && entry->options.retry ? &*entry->options.retry : nullptr;
         const RetryPolicy& policy = detail::effective_policy(job, kind_policy, options.retry);
-        Outcome outcome =
-            detail::decide_outcome(job, options.id, end, policy, clock.now(), detail::random_unit());
+        Outcome outcome = detail::decide_outcome(job, options.id, end, policy, clock.now(),
+                                                 detail::random_unit());
         if (outcome.kind == OutcomeKind::retry || outcome.kind == OutcomeKind::snooze) {
             // Our own retries are known here: wake up for them without asking the store.
             if (!next_due || outcome.run_at < *next_due) next_due = outcome.run_at;
@@ -469,7 +495,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         if (options.on_attempt) {
             // The application's callback must not be able to unwind the worker's bookkeeping.
             try {
-                options.on_attempt({job.id, job.kind, job.attempt, std::string(outcome_name(outcome.kind)),
+                options.on_attempt({job.id, job.kind, job.attempt,
+                                    std::string(outcome_name(outcome.kind)),
                                     outcome.error ? outcome.error->message : std::string{}});
             } catch (const std::exception& e) {
                 options.on_error(fmt::format("on_attempt threw for job {}: {}", job.id, e.what()));
@@ -496,15 +523,20 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     asio::awaitable<void> flush_loop() {
         StoreBackoff backoff;
         while (!pending.empty()) {
-            const std::size_t n = std::min(pending.size(), static_cast<std::size_t>(options.complete_batch));
-            std::vector<Outcome> batch(std::make_move_iterator(pending.begin()),
-                                       std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(n)));
+            const std::size_t n =
+                std::min(pending.size(), static_cast<std::size_t>(options.complete_batch));
+            std::vector<Outcome> batch(
+                std::make_move_iterator(pending.begin()),
+                std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(n)));
             pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
             std::vector<bool> applied;
             for (bool written = false; !written;) {
-                auto write = [&store = store, &batch] { return store.complete(batch); };
+                auto write = [&store = store, &batch] {
+                    return store.complete(batch);
+                };
                 try {
-                    applied = co_await detail::run_blocking(store_pool.get_executor(), std::move(write));
+                    applied =
+                        co_await detail::run_blocking(store_pool.get_executor(), std::move(write));
                     backoff.reset();
                     written = true;
                 } catch (const std::exception& e) {
@@ -523,11 +555,21 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                     continue;
                 }
                 switch (o.kind) {
-                    case OutcomeKind::complete: ++n_completed; break;
-                    case OutcomeKind::retry: ++n_retried; break;
-                    case OutcomeKind::snooze: ++n_snoozed; break;
-                    case OutcomeKind::discard: ++n_discarded; break;
-                    case OutcomeKind::cancel: ++n_cancelled; break;
+                    case OutcomeKind::complete:
+                        ++n_completed;
+                        break;
+                    case OutcomeKind::retry:
+                        ++n_retried;
+                        break;
+                    case OutcomeKind::snooze:
+                        ++n_snoozed;
+                        break;
+                    case OutcomeKind::discard:
+                        ++n_discarded;
+                        break;
+                    case OutcomeKind::cancel:
+                        ++n_cancelled;
+                        break;
                 }
             }
         }
@@ -555,7 +597,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             for (const auto& [id, rj] : running) request.jobs.push_back({id, rj.attempt});
             request.lease_expires_at = clock.now() + options.lease;
             std::vector<JobId> lost;
-            auto renew = [&store = store, &request] { return store.heartbeat(request); };
+            auto renew = [&store = store, &request] {
+                return store.heartbeat(request);
+            };
             try {
                 lost = co_await detail::run_blocking(store_pool.get_executor(), std::move(renew));
             } catch (const std::exception& e) {
@@ -571,7 +615,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     }
 };
 
-Worker::Worker(asio::any_io_executor executor, Store& store, Registry& registry, WorkerOptions options) {
+Worker::Worker(asio::any_io_executor executor, Store& store, Registry& registry,
+               WorkerOptions options) {
     validate(options);
     impl_ = std::make_shared<Impl>(std::move(executor), store, registry, std::move(options));
 }
@@ -580,15 +625,25 @@ Worker::~Worker() {
     if (impl_ && impl_->phase.load() == Impl::Phase::running) request_stop();
 }
 
-void Worker::start() { impl_->start(); }
+void Worker::start() {
+    impl_->start();
+}
 
 void Worker::request_stop() {
     asio::post(impl_->strand, [self = impl_] { self->begin_stop(); });
 }
 
-asio::awaitable<void> Worker::async_stop() { return detail::stop_and_wait(impl_); }
+asio::awaitable<void> Worker::async_stop() {
+    return detail::stop_and_wait(impl_);
+}
 
-void Worker::stop() { detail::stop_blocking(impl_); }
+void Worker::stop() {
+    // Nothing to wait for, and the strand may no longer be run by anyone (a second stop after
+    // io_context::run returned would block for ever).
+    const auto p = impl_->phase.load();
+    if (p == Impl::Phase::idle || p == Impl::Phase::stopped) return;
+    detail::stop_blocking(impl_);
+}
 
 bool Worker::running() const noexcept {
     const auto p = impl_->phase.load();
@@ -599,11 +654,13 @@ void Worker::wake() {
     asio::post(impl_->strand, [self = impl_] { self->wake_all(); });
 }
 
-const std::string& Worker::id() const noexcept { return impl_->options.id; }
+const std::string& Worker::id() const noexcept {
+    return impl_->options.id;
+}
 
 WorkerCounters Worker::counters() const {
     const Impl& i = *impl_;
-    return {i.n_claimed.load(),   i.n_completed.load(), i.n_retried.load(), i.n_snoozed.load(),
+    return {i.n_claimed.load(),   i.n_completed.load(), i.n_retried.load(),    i.n_snoozed.load(),
             i.n_discarded.load(), i.n_cancelled.load(), i.n_fenced_out.load(), i.n_running.load()};
 }
 

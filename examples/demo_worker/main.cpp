@@ -2,7 +2,7 @@
 // tests start, kill and restart it; the benchmarks measure it idle.
 //
 //   demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q] [--lease-ms N] [--poll-ms N]
-//               [--rescue-ms N] [--log PATH] [--grace-ms N]
+//               [--rescue-ms N] [--log PATH] [--grace-ms N] [--cron NAME=EXPR]...
 //
 // --db takes what `jobq --db` takes: a SQLite path or URL, or postgresql://... (see
 // tools/common/open_store.hpp); the schema is migrated at start.
@@ -16,6 +16,8 @@
 // SIGINT or SIGTERM stops it gracefully: running handlers get --grace-ms to finish, then are
 // cancelled and recorded so they run again; the exit status is 0 once every outcome is written.
 // With --log PATH every handler start appends "start <job id> <attempt> <worker id>\n" to PATH.
+// Each --cron NAME=EXPR declares a schedule on the scheduler that enqueues demo.noop on --queue
+// at every window (UTC, default misfire policy); the cron tests race several of these.
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -65,7 +67,8 @@ using jobq::tools::parse_integer_flag;
 
 constexpr std::string_view usage =
     "usage: demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q] [--lease-ms N]\n"
-    "                   [--poll-ms N] [--rescue-ms N] [--log PATH] [--grace-ms N]\n";
+    "                   [--poll-ms N] [--rescue-ms N] [--log PATH] [--grace-ms N]\n"
+    "                   [--cron NAME=EXPR]...\n";
 
 struct Args {
     std::string db;
@@ -76,6 +79,7 @@ struct Args {
     int rescue_ms = 5000;
     int grace_ms = 15000;
     std::string log;
+    std::vector<std::pair<std::string, std::string>> cron;  // name, expression
 };
 
 Args parse_args(int argc, char** argv) {
@@ -105,6 +109,11 @@ Args parse_args(int argc, char** argv) {
             args.rescue_ms = static_cast<int>(parse_integer_flag(flag, value, 1));
         } else if (flag == "--grace-ms") {
             args.grace_ms = static_cast<int>(parse_integer_flag(flag, value, 0));
+        } else if (flag == "--cron") {
+            const std::size_t eq = value.find('=');
+            if (eq == std::string_view::npos || eq == 0)
+                throw BadArgs("--cron: expected NAME=EXPR");
+            args.cron.emplace_back(value.substr(0, eq), value.substr(eq + 1));
         } else if (flag == "--log") {
             if (value.empty()) throw BadArgs("--log: must not be empty");
             args.log = value;
@@ -242,6 +251,10 @@ int main(int argc, char** argv) {
         scheduler_options.rescue_interval = milliseconds{args.rescue_ms};
         scheduler_options.promote_interval = milliseconds{args.poll_ms};
         scheduler_options.retry = options.retry;
+        for (const auto& [name, expression] : args.cron) {
+            scheduler_options.cron.push_back(
+                jobq::CronSchedule{name, expression, jobq::JobSpec{"demo.noop"}.queue(args.queue)});
+        }
 
         // The worker picks its own id; handlers read it through this string once it exists.
         std::string worker_id;

@@ -21,7 +21,7 @@ struct ScheduleInfo {
     CronSchedule schedule;
     bool declared = false;  ///< declared in code on a Scheduler; change it there
     bool paused = false;
-    Timestamp cursor{};     ///< the newest window handled, or when the schedule was added
+    Timestamp cursor{};  ///< the newest window handled, or when the schedule was added
     std::optional<Timestamp> next_fire_at;  ///< the next window; nullopt while paused
     Timestamp created_at{};
     Timestamp updated_at{};
@@ -29,7 +29,7 @@ struct ScheduleInfo {
 
 /// Client of a Store's schedules. Cheap to create; the store must outlive it. Blocking.
 class Crontab {
-public:
+  public:
     explicit Crontab(Store& store, const Clock& clock = system_clock());
 
     /// Adds a schedule; its first window is the first fire time after now. Throws
@@ -39,8 +39,8 @@ public:
     /// Replaces a run-time schedule's definition; windows already handled stay handled. Throws
     /// invalid_argument, not_found, or invalid_state for a schedule declared in code.
     ScheduleInfo update(const CronSchedule& schedule);
-    /// Deletes a run-time schedule and its history. Throws not_found, or invalid_state for a
-    /// schedule declared in code (remove it from the code instead).
+    /// Deletes a schedule and its history. A schedule declared in code comes back at the next
+    /// start of a scheduler that declares it: remove it from the code. Throws not_found.
     void remove(std::string_view name);
     /// Stops firing a schedule (declared ones too); persisted. Returns the schedule; pausing
     /// a paused schedule changes nothing. Throws not_found.
@@ -60,7 +60,7 @@ public:
     /// A validated definition as a record to store (declared, cursor and times as given).
     static ScheduleRecord to_record(const CronSchedule& schedule, bool declared, Timestamp now);
 
-private:
+  private:
     Store& store_;
     const Clock& clock_;
 };

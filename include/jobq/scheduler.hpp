@@ -1,7 +1,8 @@
 #pragma once
 // Scheduler: the maintenance services — rescuer (expired leases), promoter (due jobs become
-// available and their queues are woken), pruner (finished jobs past retention). Every pass is
-// fenced or idempotent in the store, so several schedulers in several processes are safe.
+// available and their queues are woken), pruner (finished jobs past retention) and the cron
+// enqueuer (a job per schedule window). Every pass is fenced or idempotent in the store, so
+// several schedulers in several processes are safe: each cron window is enqueued once.
 
 #include <chrono>
 #include <cstdint>
@@ -9,11 +10,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "jobq/clock.hpp"
+#include "jobq/cron_schedule.hpp"
 #include "jobq/retry_policy.hpp"
 
 namespace jobq {
@@ -25,6 +28,19 @@ struct Retention {
     std::optional<Duration> completed = std::chrono::hours{24};
     std::optional<Duration> cancelled = std::chrono::hours{24};
     std::optional<Duration> discarded = std::chrono::hours{24 * 7};
+    /// Cron history: enqueued and skipped windows.
+    std::optional<Duration> schedule_runs = std::chrono::hours{24 * 30};
+};
+
+/// Whether a Scheduler makes the store's declared schedules equal to its `cron` list.
+enum class CronSync {
+    /// Only when `cron` is not empty: a scheduler that declares nothing (a maintenance-only
+    /// process, another service on the same store) leaves the declared schedules alone.
+    when_declared,
+    /// Always, so removing the last declared schedule from the code removes it from the store.
+    always,
+    /// Never: fire what the store holds, change nothing (e.g. an older build during a deploy).
+    never,
 };
 
 /// Settings of a Scheduler.
@@ -32,6 +48,15 @@ struct SchedulerOptions {
     Duration rescue_interval = std::chrono::seconds{5};
     Duration promote_interval = std::chrono::seconds{1};
     Duration prune_interval = std::chrono::minutes{1};
+    /// Schedules declared in code. At start they are upserted into the store (cursor and pause
+    /// state of existing ones kept) and declared schedules no longer listed are removed, as
+    /// `cron_sync` says. Every scheduler fires every stored schedule, declared or added at
+    /// run time (Crontab), each window exactly once across all processes.
+    std::vector<CronSchedule> cron;
+    CronSync cron_sync = CronSync::when_declared;
+    /// How often the stored schedules are read again: run-time changes (Crontab, the CLI)
+    /// take effect within this. Windows themselves fire on time, not on this beat.
+    Duration cron_interval = std::chrono::seconds{1};
     Retention retention;
     /// Backoff for rescued jobs that set no policy of their own.
     RetryPolicy retry = RetryPolicy{};
@@ -47,11 +72,13 @@ struct MaintenanceReport {
     std::int64_t discarded = 0;  ///< expired leases with no attempts left
     std::int64_t promoted = 0;
     std::int64_t pruned = 0;
+    std::int64_t cron_enqueued = 0;  ///< cron windows enqueued
+    std::int64_t cron_skipped = 0;   ///< cron windows skipped by a misfire policy
 };
 
 /// Runs the maintenance services on an executor. The Store must outlive it.
 class Scheduler {
-public:
+  public:
     Scheduler(boost::asio::any_io_executor executor, Store& store, SchedulerOptions options = {});
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
@@ -72,7 +99,11 @@ public:
     /// Rescue alone: expired leases -> retryable at now + backoff, or discarded.
     MaintenanceReport rescue_once();
 
-private:
+    /// Cron alone: syncs the declared schedules on its first call, then handles every window
+    /// due by now (the clock's), as the misfire policies say.
+    MaintenanceReport cron_once();
+
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

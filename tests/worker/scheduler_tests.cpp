@@ -9,8 +9,8 @@
 #include "jobq/error.hpp"
 
 using namespace std::chrono_literals;
-using jobq::test::Harness;
 using jobq::test::exact_policy;
+using jobq::test::Harness;
 
 namespace {
 
@@ -32,7 +32,8 @@ TEST_CASE("the rescuer returns a job whose lease expired to retryable with a lea
     Harness h;
     const auto id = h.queue.enqueue(jobq::JobSpec{"k"}.max_attempts(3)).id;
     claim_as_dead_worker(h, 1s);
-    jobq::Scheduler scheduler(h.io.get_executor(), h.store, {.retry = exact_policy(5s), .clock = &h.clock});
+    jobq::Scheduler scheduler(h.io.get_executor(), h.store,
+                              {.retry = exact_policy(5s), .clock = &h.clock});
     CHECK(scheduler.rescue_once().rescued == 0);  // the lease has not run out yet
 
     h.clock.advance(2s);
@@ -144,4 +145,24 @@ TEST_CASE("scheduler options are validated with the offending field named") {
     } catch (const jobq::Error& e) {
         CHECK(e.field() == "rescue_interval");
     }
+}
+
+TEST_CASE("stopping a stopped worker or scheduler again returns at once, run loop or not") {
+    Harness h;
+    boost::asio::io_context io;
+    auto guard = boost::asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    jobq::Worker worker(io.get_executor(), h.store, h.registry, {.clock = &h.clock});
+    jobq::Scheduler scheduler(io.get_executor(), h.store, {.clock = &h.clock});
+    worker.start();
+    scheduler.start();
+    worker.stop();
+    scheduler.stop();
+    guard.reset();
+    io.stop();
+    runner.join();
+    // Nobody runs `io` any more: a stop that posted to its strand would wait for ever.
+    worker.stop();
+    scheduler.stop();
+    CHECK_FALSE(worker.running());
 }
