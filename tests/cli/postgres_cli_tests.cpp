@@ -15,6 +15,8 @@
 
 #include "cli_fixture.hpp"
 #include "common/open_store.hpp"
+#include "jobq/crontab.hpp"
+#include "jobq/time_format.hpp"
 
 using jobq::JobId;
 using jobq::OutcomeKind;
@@ -112,6 +114,55 @@ TEST_CASE("every command works on a PostgreSQL --db") {
     CHECK(stats.at("queues")[0].at("queue") == "mail");
     CHECK(stats.at("queues")[0].at("counts").at("available") == 1);
     CHECK(stats.at("queues")[0].at("counts").at("cancelled") == 1);
+}
+
+TEST_CASE("the cron commands work on a PostgreSQL --db") {
+    const Schema schema;
+    CliFixture fx{schema.url()};
+    fx.migrate();
+
+    CHECK(fx.jobq({"cron", "list"}).out == "no schedules\n");
+    const ProcessResult added =
+        fx.jobq({"cron", "add", "sync", "*/5 * * * *", "crm.sync", "--queue", "crm", "--payload",
+                 R"({"full": false})", "--misfire", "skip"});
+    CHECK(added.exit_code == 0);
+    CHECK(added.out.starts_with("added schedule 'sync'\n"));
+    CHECK(fx.jobq({"cron", "add", "sync", "@daily", "k"}).exit_code == 1);
+    auto listed = fx.json({"cron", "list"});
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].at("queue") == "crm");
+    CHECK(listed[0].at("state") == "active");
+    CHECK(listed[0].at("misfire").at("mode") == "skip");
+    CHECK(listed[0].at("job").at("payload") == nlohmann::json{{"full", false}});
+
+    CHECK(fx.jobq({"cron", "pause", "sync"}).out == "paused schedule 'sync'\n");
+    CHECK(fx.json({"cron", "list"})[0].at("next_fire_at").is_null());
+    CHECK(fx.json({"cron", "resume", "sync"}).at("state") == "active");
+    CHECK(fx.jobq({"cron", "history", "sync"}).out == "schedule 'sync' has no history yet\n");
+    CHECK(fx.jobq({"cron", "update", "sync", "*/10 * * * *", "crm.sync"}).exit_code == 0);
+    CHECK(fx.json({"cron", "list"})[0].at("expression") == "*/10 * * * *");
+
+    // Windows that pass while a schedule is paused are recorded as one skipped run.
+    {
+        const std::unique_ptr<jobq::Store> store = jobq::tools::open_store(fx.database());
+        jobq::ManualClock clock{jobq::parse_timestamp("2026-11-23T10:00:00Z")};
+        jobq::Crontab crontab{*store, clock};
+        crontab.add({"nightly", "0 3 * * *", jobq::JobSpec{"report.build"}, "Europe/Berlin",
+                     jobq::MisfirePolicy{}});
+        crontab.pause("nightly");
+        clock.set(jobq::parse_timestamp("2026-11-26T10:00:00Z"));
+        crontab.resume("nightly");
+    }
+    CHECK(fx.jobq({"cron", "history", "nightly"}).out ==
+          "WINDOW                                                OUTCOME  COUNT  JOB  REASON\n"
+          "2026-11-24T03:00:00+01:00..2026-11-26T03:00:00+01:00  skipped      3    -  paused\n");
+
+    CHECK(fx.jobq({"cron", "remove", "sync"}).out == "removed schedule 'sync' and its history\n");
+    CHECK(fx.jobq({"cron", "remove", "nightly"}).exit_code == 0);
+    CHECK(fx.json({"cron", "list"}) == nlohmann::json::array());
+    const ProcessResult gone = fx.jobq({"cron", "history", "nightly"});
+    CHECK(gone.exit_code == 1);
+    CHECK(gone.err == "jobq: error: no schedule named 'nightly'\n");
 }
 
 TEST_CASE("the CLI never prints the password of a PostgreSQL URL") {

@@ -49,5 +49,14 @@ Command delete_command();
 Command dlq_command();
 Command dlq_replay_command();
 Command stats_command();
+Command cron_command();
+Command cron_next_command();
+Command cron_list_command();
+Command cron_add_command();
+Command cron_update_command();
+Command cron_pause_command();
+Command cron_resume_command();
+Command cron_remove_command();
+Command cron_history_command();
 
 }  // namespace jobq::cli

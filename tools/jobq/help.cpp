@@ -79,8 +79,9 @@ void print_usage(std::ostream& out) {
                   label_width(options));
     out << "\n"
            "'jobq help COMMAND' or 'jobq COMMAND --help' describes a command.\n"
-           "Exit codes: 0 success; 1 runtime failure (job not found, invalid state, database\n"
-           "not migrated, storage error); 2 bad usage or bad input (nothing was written).\n";
+           "Exit codes: 0 success; 1 runtime failure (job or schedule not found, invalid state,\n"
+           "database not migrated, storage error); 2 bad usage or bad input (nothing was\n"
+           "written).\n";
 }
 
 void print_command_help(std::ostream& out, const Command& command) {
