@@ -18,7 +18,7 @@ using LocalSeconds = std::chrono::local_time<std::chrono::seconds>;
 
 /// A handle to an IANA time zone. Cheap to copy; the zone data lives for the whole process.
 class TimeZone {
-public:
+  public:
     /// UTC.
     TimeZone();
 
@@ -45,9 +45,21 @@ public:
         return a.zone_ == b.zone_;
     }
 
-private:
+  private:
+    /// The zone's POSIX TZ rule (the footer of its TZif file), which date/tz ignores: it answers
+    /// from the zone's last listed transition on, where date/tz would keep the last offset
+    /// forever. Defined in time_zone.cpp.
+    struct Rule;
+
+    /// The rule for `zone`, read once per zone and kept for the process; nullptr when none.
+    static const Rule* rule_for(const date::time_zone& zone);
+
+    /// The zone's UTC offset at `t`.
+    std::chrono::seconds offset_at(Timestamp t) const;
+
     std::string name_;
     const date::time_zone* zone_ = nullptr;  ///< nullptr: UTC without touching the tz database
+    const Rule* rule_ = nullptr;  ///< nullptr: no daylight-saving rule after the last transition
 };
 
 }  // namespace jobq

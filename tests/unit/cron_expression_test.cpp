@@ -586,6 +586,18 @@ TEST_CASE("New York fall back: hourly fires skip the repeated hour's second occu
                   "2026-11-01T03:00:00-05:00"});
 }
 
+TEST_CASE("fires after 2037 follow the zone's daylight-saving rule") {
+    CHECK(fires("0 12 1 7 *", berlin(), "2036-01-01T00:00:00Z", 4) ==
+          Strings{"2036-07-01T12:00:00+02:00", "2037-07-01T12:00:00+02:00",
+                  "2038-07-01T12:00:00+02:00", "2039-07-01T12:00:00+02:00"});
+    CHECK(fires("30 2 * * *", berlin(), "2040-03-23T12:00:00Z", 3) ==
+          Strings{"2040-03-24T02:30:00+01:00", "2040-03-25T03:00:00+02:00",
+                  "2040-03-26T02:30:00+02:00"});
+    CHECK(fires("0 * * * *", new_york(), "2040-11-04T04:30:00Z", 3) ==
+          Strings{"2040-11-04T01:00:00-04:00", "2040-11-04T02:00:00-05:00",
+                  "2040-11-04T03:00:00-05:00"});
+}
+
 // --- latest_in ---
 
 TEST_CASE("latest_in is the newest fire in the window, its end included") {

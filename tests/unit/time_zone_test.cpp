@@ -150,4 +150,119 @@ TEST_CASE("format writes offsets that are not whole hours as +-HH:MM") {
           "2026-01-15T08:30:00-03:30");
 }
 
+// --- after 2037 ---
+// The tz files list changes only until 2037; later ones come from the POSIX TZ rule at the end
+// of each file ("CET-1CEST,M3.5.0,M10.5.0/3"). Years are chosen just past the list (2038), well
+// past it (2040) and in another century (2100).
+
+TEST_CASE("to_local follows the zone's summer and winter offsets after 2037") {
+    CHECK(berlin().to_local(at("2038-01-15T12:00:00Z")) == local(2038, 1, 15, 13));
+    CHECK(berlin().to_local(at("2038-07-15T12:00:00Z")) == local(2038, 7, 15, 14));
+    CHECK(berlin().to_local(at("2040-01-15T12:00:00Z")) == local(2040, 1, 15, 13));
+    CHECK(berlin().to_local(at("2040-07-15T12:00:00Z")) == local(2040, 7, 15, 14));
+    CHECK(berlin().to_local(at("2100-01-15T12:00:00Z")) == local(2100, 1, 15, 13));
+    CHECK(berlin().to_local(at("2100-07-15T12:00:00Z")) == local(2100, 7, 15, 14));
+    CHECK(new_york().to_local(at("2038-01-15T12:00:00Z")) == local(2038, 1, 15, 7));
+    CHECK(new_york().to_local(at("2038-07-15T12:00:00Z")) == local(2038, 7, 15, 8));
+    CHECK(new_york().to_local(at("2040-01-15T12:00:00Z")) == local(2040, 1, 15, 7));
+    CHECK(new_york().to_local(at("2040-07-15T12:00:00Z")) == local(2040, 7, 15, 8));
+    CHECK(new_york().to_local(at("2100-01-15T12:00:00Z")) == local(2100, 1, 15, 7));
+    CHECK(new_york().to_local(at("2100-07-15T12:00:00Z")) == local(2100, 7, 15, 8));
+}
+
+TEST_CASE("format writes the zone's summer and winter offsets after 2037") {
+    CHECK(berlin().format(at("2038-01-15T12:00:00Z")) == "2038-01-15T13:00:00+01:00");
+    CHECK(berlin().format(at("2038-07-15T12:00:00Z")) == "2038-07-15T14:00:00+02:00");
+    CHECK(berlin().format(at("2040-07-15T12:00:00Z")) == "2040-07-15T14:00:00+02:00");
+    CHECK(berlin().format(at("2100-07-15T12:00:00Z")) == "2100-07-15T14:00:00+02:00");
+    CHECK(new_york().format(at("2038-07-15T12:00:00Z")) == "2038-07-15T08:00:00-04:00");
+    CHECK(new_york().format(at("2040-01-15T12:00:00Z")) == "2040-01-15T07:00:00-05:00");
+    CHECK(new_york().format(at("2100-07-15T12:00:00Z")) == "2100-07-15T08:00:00-04:00");
+}
+
+TEST_CASE("to_local changes offset at the rule's instants after 2037") {
+    // 2040: the last Sundays of March and October are the 25th and the 28th; the second Sunday
+    // of March and the first of November are the 11th and the 4th.
+    CHECK(berlin().to_local(at("2040-03-25T00:59:59Z")) == local(2040, 3, 25, 1, 59, 59));
+    CHECK(berlin().to_local(at("2040-03-25T01:00:00Z")) == local(2040, 3, 25, 3));
+    CHECK(berlin().to_local(at("2040-10-28T00:59:59Z")) == local(2040, 10, 28, 2, 59, 59));
+    CHECK(berlin().to_local(at("2040-10-28T01:00:00Z")) == local(2040, 10, 28, 2));
+    CHECK(new_york().to_local(at("2040-03-11T06:59:59Z")) == local(2040, 3, 11, 1, 59, 59));
+    CHECK(new_york().to_local(at("2040-03-11T07:00:00Z")) == local(2040, 3, 11, 3));
+    CHECK(new_york().to_local(at("2040-11-04T05:59:59Z")) == local(2040, 11, 4, 1, 59, 59));
+    CHECK(new_york().to_local(at("2040-11-04T06:00:00Z")) == local(2040, 11, 4, 1));
+}
+
+TEST_CASE("to_instant of an ordinary wall-clock time after 2037 subtracts the zone's offset") {
+    CHECK(berlin().to_instant(local(2038, 7, 1, 12)) == at("2038-07-01T10:00:00Z"));
+    CHECK(berlin().to_instant(local(2040, 1, 15, 13)) == at("2040-01-15T12:00:00Z"));
+    CHECK(berlin().to_instant(local(2100, 7, 15, 14)) == at("2100-07-15T12:00:00Z"));
+    CHECK(new_york().to_instant(local(2040, 7, 15, 8)) == at("2040-07-15T12:00:00Z"));
+    CHECK(new_york().to_instant(local(2100, 1, 15, 7)) == at("2100-01-15T12:00:00Z"));
+}
+
+TEST_CASE(
+    "to_instant maps a time in a spring-forward gap after 2037 to the first instant after it") {
+    CHECK(berlin().to_instant(local(2040, 3, 25, 1, 59, 59)) == at("2040-03-25T00:59:59Z"));
+    CHECK(berlin().to_instant(local(2040, 3, 25, 2)) == at("2040-03-25T01:00:00Z"));
+    CHECK(berlin().to_instant(local(2040, 3, 25, 2, 30)) == at("2040-03-25T01:00:00Z"));
+    CHECK(berlin().to_instant(local(2040, 3, 25, 2, 59, 59)) == at("2040-03-25T01:00:00Z"));
+    CHECK(berlin().to_instant(local(2040, 3, 25, 3)) == at("2040-03-25T01:00:00Z"));
+    CHECK(berlin().to_instant(local(2040, 3, 25, 3, 0, 1)) == at("2040-03-25T01:00:01Z"));
+    CHECK(new_york().to_instant(local(2040, 3, 11, 2, 30)) == at("2040-03-11T07:00:00Z"));
+}
+
+TEST_CASE(
+    "to_instant maps a time in a repeated fall-back hour after 2037 to its first occurrence") {
+    CHECK(berlin().to_instant(local(2040, 10, 28, 1, 59, 59)) == at("2040-10-27T23:59:59Z"));
+    CHECK(berlin().to_instant(local(2040, 10, 28, 2)) == at("2040-10-28T00:00:00Z"));
+    CHECK(berlin().to_instant(local(2040, 10, 28, 2, 30)) == at("2040-10-28T00:30:00Z"));
+    CHECK(berlin().to_instant(local(2040, 10, 28, 2, 59, 59)) == at("2040-10-28T00:59:59Z"));
+    CHECK(berlin().to_instant(local(2040, 10, 28, 3)) == at("2040-10-28T02:00:00Z"));
+    CHECK(new_york().to_instant(local(2040, 11, 4, 1, 30)) == at("2040-11-04T05:30:00Z"));
+    CHECK(new_york().to_instant(local(2040, 11, 4, 2)) == at("2040-11-04T07:00:00Z"));
+}
+
+TEST_CASE("the last change the tz file lists, in October 2037, still follows the DST rules") {
+    CHECK(berlin().format(at("2037-10-25T00:59:59Z")) == "2037-10-25T02:59:59+02:00");
+    CHECK(berlin().format(at("2037-10-25T01:00:00Z")) == "2037-10-25T02:00:00+01:00");
+    CHECK(berlin().to_instant(local(2037, 10, 25, 2, 30)) == at("2037-10-25T00:30:00Z"));
+    CHECK(berlin().to_instant(local(2037, 10, 25, 3)) == at("2037-10-25T02:00:00Z"));
+    // The first change after it, on the last Sunday of March 2038, is the rule's.
+    CHECK(berlin().format(at("2038-03-28T00:59:59Z")) == "2038-03-28T01:59:59+01:00");
+    CHECK(berlin().format(at("2038-03-28T01:00:00Z")) == "2038-03-28T03:00:00+02:00");
+    CHECK(berlin().to_instant(local(2038, 3, 28, 2, 30)) == at("2038-03-28T01:00:00Z"));
+}
+
+TEST_CASE("a southern-hemisphere zone keeps summer time across the new year after 2037") {
+    const TimeZone sydney = TimeZone::locate("Australia/Sydney");
+    CHECK(sydney.format(at("2039-12-31T12:00:00Z")) == "2039-12-31T23:00:00+11:00");
+    CHECK(sydney.format(at("2040-01-01T12:00:00Z")) == "2040-01-01T23:00:00+11:00");
+    CHECK(sydney.format(at("2040-07-15T12:00:00Z")) == "2040-07-15T22:00:00+10:00");
+    CHECK(sydney.to_instant(local(2040, 1, 15, 23)) == at("2040-01-15T12:00:00Z"));
+}
+
+TEST_CASE("a zone whose winter offset is its daylight-saving one keeps it after 2037") {
+    // Europe/Dublin's rule "IST-1GMT0,M10.5.0,M3.5.0/1": standard time is the summer's +01:00.
+    const TimeZone dublin = TimeZone::locate("Europe/Dublin");
+    CHECK(dublin.format(at("2040-01-15T12:00:00Z")) == "2040-01-15T12:00:00+00:00");
+    CHECK(dublin.format(at("2040-07-15T12:00:00Z")) == "2040-07-15T13:00:00+01:00");
+    CHECK(dublin.to_instant(local(2040, 10, 28, 1, 30)) == at("2040-10-28T00:30:00Z"));
+}
+
+TEST_CASE("a zone without daylight-saving time keeps its offset after 2037") {
+    const TimeZone tokyo = TimeZone::locate("Asia/Tokyo");
+    CHECK(tokyo.format(at("2040-01-15T12:00:00Z")) == "2040-01-15T21:00:00+09:00");
+    CHECK(tokyo.format(at("2040-07-15T12:00:00Z")) == "2040-07-15T21:00:00+09:00");
+    CHECK(tokyo.to_instant(local(2040, 7, 15, 21)) == at("2040-07-15T12:00:00Z"));
+}
+
+TEST_CASE("UTC stays UTC after 2037") {
+    CHECK(TimeZone{}.format(at("2040-07-15T12:00:00Z")) == "2040-07-15T12:00:00+00:00");
+    CHECK(TimeZone{}.to_instant(local(2100, 7, 15, 12)) == at("2100-07-15T12:00:00Z"));
+    const TimeZone etc_utc = TimeZone::locate("Etc/UTC");
+    CHECK(etc_utc.format(at("2040-07-15T12:00:00Z")) == "2040-07-15T12:00:00+00:00");
+    CHECK(etc_utc.to_instant(local(2100, 7, 15, 12)) == at("2100-07-15T12:00:00Z"));
+}
+
 TEST_SUITE_END();
