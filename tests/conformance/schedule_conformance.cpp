@@ -323,6 +323,33 @@ TEST_CASE_FIXTURE(StoreTest, "syncing an empty declared set removes every declar
     CHECK(store.schedules()[0].name == "runtime");
 }
 
+TEST_CASE_FIXTURE(StoreTest,
+                  "syncing a list that names a schedule twice is rejected and writes nothing") {
+    ScheduleRecord twice = record("twice", at(1));
+    twice.expression = "0 * * * *";
+    const std::vector<ScheduleRecord> declared{record("new"), record("twice"), twice};
+    try {
+        store.sync_declared_schedules(declared, at(1));
+        FAIL("accepted a name declared twice");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::invalid_argument);
+        CHECK(e.field() == "name");
+        CHECK(std::string(e.what()).find("'twice'") != std::string::npos);
+    }
+    CHECK(store.schedules().empty());
+}
+
+TEST_CASE_FIXTURE(StoreTest,
+                  "a history entry naming another schedule is rejected and writes nothing") {
+    REQUIRE(store.add_schedule(record("nightly")));
+    FireRequest f = fire("nightly", t0, at(60), {window("nightly", at(60), at(61))}, at(61));
+    f.skipped = {skipped_run("other", at(1), at(2), 2, at(61))};
+    CHECK(code_of([&] { store.fire_schedule(f); }) == ErrorCode::invalid_argument);
+    CHECK(stored(store, "nightly").cursor == t0);
+    CHECK(jobs_tagged(store, "cron:nightly").empty());
+    CHECK(store.schedule_runs("nightly", 10).empty());
+}
+
 // ---- fire ------------------------------------------------------------------------------------
 
 TEST_CASE_FIXTURE(StoreTest, "fire enqueues each window's job, records it and moves the cursor") {

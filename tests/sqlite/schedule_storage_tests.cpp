@@ -332,7 +332,7 @@ TEST_CASE("a declared set naming one schedule twice is rejected and nothing is w
     const std::optional<Error> e = error_of([&] { store.sync_declared_schedules(declared, t0); });
     REQUIRE(e.has_value());
     CHECK(e->code() == ErrorCode::invalid_argument);
-    CHECK(e->field() == "declared");
+    CHECK(e->field() == "name");
     CHECK(std::string(e->what()).find("'twice'") != std::string::npos);
     CHECK(cron_tables(raw) == before);
 }
@@ -351,7 +351,7 @@ TEST_CASE("a skipped entry of another schedule is rejected and nothing is writte
     });
     REQUIRE(resume.has_value());
     CHECK(resume->code() == ErrorCode::invalid_argument);
-    CHECK(resume->field() == "skipped");
+    CHECK(resume->field() == "skipped.schedule");
     CHECK(cron_tables(raw) == before);
 
     REQUIRE(store.set_schedule_paused({"tick", false, at(120), at(120), std::nullopt}).changed);
@@ -361,7 +361,7 @@ TEST_CASE("a skipped entry of another schedule is rejected and nothing is writte
     const std::optional<Error> fired = error_of([&] { store.fire_schedule(f); });
     REQUIRE(fired.has_value());
     CHECK(fired->code() == ErrorCode::invalid_argument);
-    CHECK(fired->field() == "skipped");
+    CHECK(fired->field() == "skipped.schedule");
     CHECK(cron_tables(raw) == resumed);
 
     // An entry that leaves the schedule empty belongs to the schedule of the request.

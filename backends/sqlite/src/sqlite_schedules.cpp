@@ -223,7 +223,8 @@ bool SqliteStore::remove_schedule(std::string_view name) {
 ScheduleChange SqliteStore::set_schedule_paused(const PauseRequest& request) {
     require_name(request.name);
     const bool resume = !request.paused;
-    if (resume && request.skipped) require_entry_of(*request.skipped, request.name, "skipped");
+    if (resume && request.skipped)
+        require_entry_of(*request.skipped, request.name, "skipped.schedule");
     constexpr std::string_view op = "set_schedule_paused";
     ScheduleChange change;
     Connection& w = impl_->writer;
@@ -258,8 +259,7 @@ ScheduleSync SqliteStore::sync_declared_schedules(std::span<const ScheduleRecord
         require_name(record.name);
         if (!names.insert(record.name).second) {
             throw Error(ErrorCode::invalid_argument,
-                        fmt::format("declared: schedule '{}' is declared twice", record.name),
-                        "declared");
+                        fmt::format("name: schedule '{}' is declared twice", record.name), "name");
         }
     }
     constexpr std::string_view op = "sync_declared_schedules";
@@ -300,7 +300,8 @@ ScheduleSync SqliteStore::sync_declared_schedules(std::span<const ScheduleRecord
 
 FireResult SqliteStore::fire_schedule(const FireRequest& request) {
     require_name(request.name);
-    for (const ScheduleRun& run : request.skipped) require_entry_of(run, request.name, "skipped");
+    for (const ScheduleRun& run : request.skipped)
+        require_entry_of(run, request.name, "skipped.schedule");
     constexpr std::string_view op = "fire_schedule";
     FireResult result;
     std::vector<std::string_view> queues;
