@@ -146,6 +146,20 @@ TEST_CASE("cron next without --from starts from now") {
     CHECK(fire <= after + std::chrono::seconds{1});
 }
 
+TEST_CASE("cron next works whatever JOBQ_DATABASE_URL holds") {
+    CliFixture fx;
+    jobq::test::ProcessOptions options;
+    options.env["JOBQ_DATABASE_URL"] = "postgresql://h/db?pool_size=abc";
+    const ProcessResult r = fx.jobq_raw(
+        {"cron", "next", "0 9 * * *", "--from", "2026-11-23T00:00:00Z", "--count", "1"}, options);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "2026-11-23T09:00:00+00:00\n");
+    // A command that needs the database still reports the bad URL.
+    const ProcessResult stats = fx.jobq_raw({"stats"}, options);
+    CHECK(stats.exit_code == 2);
+    CHECK(stats.err.find("pool_size") != std::string::npos);
+}
+
 TEST_CASE("cron next needs no database and creates none") {
     CliFixture fx;
     const ProcessResult r = fx.jobq_raw({"cron", "next", "@hourly"});

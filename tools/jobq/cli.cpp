@@ -133,9 +133,8 @@ int dispatch(std::span<const std::string> args, std::ostream& out, const Command
     const ParsedArgs parsed = parse_args(all_args, specs);
     check_positionals(*command, parsed);
 
-    Context ctx(
-        tools::parse_store_url(parsed.value("--db").value_or(tools::default_database_url())),
-        parsed.has("--json"), out);
+    Context ctx(parsed.value("--db").value_or(tools::default_database_url()), parsed.has("--json"),
+                out);
     return command->run(ctx, parsed);
 }
 

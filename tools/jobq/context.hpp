@@ -3,7 +3,9 @@
 // when the command has checked its arguments (so bad input never creates or touches it).
 
 #include <memory>
+#include <optional>
 #include <ostream>
+#include <string>
 
 #include "common/open_store.hpp"
 #include "jobq/queue.hpp"
@@ -14,7 +16,9 @@ namespace jobq::cli {
 /// The environment of one command.
 class Context {
   public:
-    Context(tools::StoreLocation database, bool json, std::ostream& out);
+    /// `database` is the --db text; it is parsed when a command first needs the database, so
+    /// commands that need none (`cron next`) work whatever $JOBQ_DATABASE_URL holds.
+    Context(std::string database, bool json, std::ostream& out);
     ~Context();
     Context(const Context&) = delete;
     Context& operator=(const Context&) = delete;
@@ -24,7 +28,7 @@ class Context {
     /// Where results go (stdout).
     std::ostream& out() noexcept { return out_; }
     /// The database as given (--db or the default), for messages.
-    const std::string& database_url() const noexcept { return database_.url; }
+    const std::string& database_url() { return location().url; }
 
     /// The store, opened on first use, for `migrate`: creates the database when needed.
     Store& store_for_migration();
@@ -34,8 +38,10 @@ class Context {
 
   private:
     Store& open();
+    const tools::StoreLocation& location();
 
-    tools::StoreLocation database_;
+    std::string database_text_;
+    std::optional<tools::StoreLocation> database_;
     bool json_;
     std::ostream& out_;
     std::unique_ptr<Store> store_;
