@@ -433,7 +433,7 @@ nlohmann::json claim_cost(const Options& o, Target& t) {
         request.now = jobq::system_clock().now();
         request.lease_expires_at = request.now + std::chrono::minutes{1};
         const Clock::time_point start = Clock::now();
-        const std::vector<jobq::Job> jobs = t.store->claim(request);
+        const std::vector<jobq::Job> jobs = t.store->claim(request).jobs;
         samples_us.push_back(seconds_between(start, Clock::now()) * 1e6);
         std::vector<jobq::Outcome> outcomes;
         for (const jobq::Job& job : jobs) {

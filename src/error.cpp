@@ -10,6 +10,7 @@ std::string_view to_string(ErrorCode code) noexcept {
         case ErrorCode::storage: return "storage";
         case ErrorCode::schema: return "schema";
         case ErrorCode::unavailable: return "unavailable";
+        case ErrorCode::quota_exceeded: return "quota_exceeded";
     }
     return "unknown";
 }

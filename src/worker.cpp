@@ -292,7 +292,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             bool failed = false;
             auto claim = [&store = store, &request, &names = queue_names] {
                 ClaimResult r;
-                r.jobs = store.claim(request);
+                r.jobs = store.claim(request).jobs;
                 std::size_t wanted = 0;
                 for (const QueueDemand& d : request.queues)
                     wanted += static_cast<std::size_t>(d.limit);
@@ -475,6 +475,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                         "lease_lost",
                         "the worker no longer held the job (cancelled or rescued)",
                         {}};
+            case CancelReason::cancelled:
+                return {How::cancel, nullptr, "cancel", "cancelled while running", {}};
             case CancelReason::none:
                 break;
         }

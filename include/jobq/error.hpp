@@ -15,6 +15,7 @@ enum class ErrorCode {
     storage,           ///< the database failed (I/O, full disk, constraint, busy too long)
     schema,            ///< the database schema is missing or newer than this library
     unavailable,       ///< the component is stopped or shutting down
+    quota_exceeded,    ///< a tenant's quota of queued jobs is full (QuotaExceeded); nothing written
 };
 
 /// Name of an error code as used in logs and the CLI ("invalid_argument", ...).

@@ -19,7 +19,8 @@ enum class CancelReason {
     none,
     timeout,     ///< the job's per-attempt timeout ran out
     shutdown,    ///< the worker is stopping and the grace period is over
-    lease_lost,  ///< the worker no longer holds the job (cancelled by an operator, or rescued)
+    lease_lost,  ///< the worker no longer holds the job (its lease ran out and it was rescued)
+    cancelled,   ///< the job was cancelled (Queue::cancel), in this process or another
 };
 
 /// The job being run and the controls of its attempt. Valid until the handler returns.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -15,16 +16,28 @@
 #include "jobq/job.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/store.hpp"
+#include "jobq/wait_reason.hpp"
 
 namespace jobq {
 
 /// What enqueue did: the job's id, and whether a unique key coalesced it into an existing job.
 using EnqueueResult = InsertResult;
 
+/// Settings of a Queue client.
+struct QueueOptions {
+    /// Scopes the client to one tenant: enqueue stamps it on every job (a spec naming another
+    /// tenant is rejected), and get, list, cancel, retry, remove, replay, explain and the dead
+    /// letters see only that tenant's jobs (another tenant's job is not_found). Empty: all.
+    std::string tenant;
+    /// Time source; the system clock when null.
+    const Clock* clock = nullptr;
+};
+
 /// Client of a Store. Cheap to create; holds a reference to the store, which must outlive it.
 class Queue {
-public:
+  public:
     explicit Queue(Store& store, const Clock& clock = system_clock());
+    Queue(Store& store, QueueOptions options);
     ~Queue();
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
@@ -39,7 +52,8 @@ public:
     /// Jobs matching the filter, newest first, one page at a time.
     JobPage list(const JobFilter& filter);
     /// Cancels a job that has not finished. Throws not_found, or invalid_state when the job
-    /// already finished. A running job's handler is told through its lost lease.
+    /// already finished. A running job's handler is asked to stop (CancelReason::cancelled) in
+    /// whichever process runs it; the job stays cancelled whatever the handler does next.
     Job cancel(JobId id);
     /// Makes a job that is not running available now (one more attempt if it ran out).
     /// Throws not_found, or invalid_state when the job is running.
@@ -54,9 +68,17 @@ public:
     Job replay(JobId id);
     /// Retries every discarded job matching the filter's queue/kind/tenant; returns how many.
     std::int64_t replay_all(const JobFilter& filter = {});
+    /// Why the job is not running (or that it is, or has finished). Throws not_found.
+    WaitExplanation explain(JobId id);
+    /// How many waiting jobs wait for each reason, per queue (a scan of the waiting jobs:
+    /// meant for a metrics scrape, not a hot path). Not available on a tenant-scoped client.
+    std::vector<WaitReasonCount> wait_reasons();
+    /// The tenant this client is scoped to; empty when none.
+    const std::string& tenant() const noexcept;
 
     boost::asio::awaitable<EnqueueResult> async_enqueue(JobSpec spec);
-    boost::asio::awaitable<std::vector<EnqueueResult>> async_enqueue_many(std::vector<JobSpec> specs);
+    boost::asio::awaitable<std::vector<EnqueueResult>> async_enqueue_many(
+        std::vector<JobSpec> specs);
     boost::asio::awaitable<std::optional<Job>> async_get(JobId id);
     boost::asio::awaitable<JobPage> async_list(JobFilter filter);
     boost::asio::awaitable<Job> async_cancel(JobId id);
@@ -66,16 +88,19 @@ public:
     boost::asio::awaitable<JobPage> async_dead_letters(JobFilter filter = {});
     boost::asio::awaitable<Job> async_replay(JobId id);
     boost::asio::awaitable<std::int64_t> async_replay_all(JobFilter filter = {});
+    boost::asio::awaitable<WaitExplanation> async_explain(JobId id);
+    boost::asio::awaitable<std::vector<WaitReasonCount>> async_wait_reasons();
 
     /// The store this queue writes to.
     Store& store() noexcept { return store_; }
 
-private:
+  private:
     struct Pool;
     Pool& pool();
 
     Store& store_;
     const Clock& clock_;
+    std::string tenant_;
     std::unique_ptr<Pool> pool_;
 };
 

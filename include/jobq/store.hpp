@@ -17,8 +17,12 @@
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_state.hpp"
+#include "jobq/limit_record.hpp"
+#include "jobq/limit_scope.hpp"
 #include "jobq/new_job.hpp"
 #include "jobq/schedule_record.hpp"
+#include "jobq/wait_reason.hpp"
+#include "jobq/worker_record.hpp"
 
 namespace jobq {
 
@@ -34,11 +38,28 @@ struct QueueDemand {
 /// under `worker_id` with their attempt counter incremented. A job is claimable when it is
 /// `available`, or `scheduled`/`retryable` with run_at <= now. Order within a queue: priority,
 /// then run_at, then id.
+///
+/// Flow control (limit_record.hpp): when the store holds any limit row, the claim applies it
+/// in the same transaction, so limits hold across processes. A paused queue gives nothing;
+/// caps and rate limits of the queue, of each kind and of each tenant are respected (see
+/// claim_plan.hpp, whose functions decide); tenants take turns within a queue. Every started
+/// job adds one to the running count of each row of its queue, kind and tenant, and takes a
+/// token from each of their buckets. With no limit row at all, the claim is the plain one.
 struct ClaimRequest {
     std::vector<QueueDemand> queues;
     std::string worker_id;
     Timestamp now{};
     Timestamp lease_expires_at{};
+};
+
+/// What a claim took, and why it may have taken less than asked.
+struct ClaimResult {
+    std::vector<Job> jobs;  ///< per queue in claim order, queues in request order
+    /// Queues that may hold more claimable jobs than this claim could reach (the tenant
+    /// rotation fetched from max_tenants_per_claim tenants only): claim again soon.
+    std::vector<std::string> more;
+    /// A rate limit held jobs back: the earliest time one of its buckets has a token again.
+    std::optional<Timestamp> throttled_until;
 };
 
 /// One running job as a worker knows it: the fence of every answer about it.
@@ -130,14 +151,19 @@ class Store {
     virtual int schema_version() = 0;
 
     /// Inserts jobs in one transaction, in order; unique keys coalesce into existing jobs
-    /// (also within the batch). Wakes listeners of the affected queues after commit.
+    /// (also within the batch). Wakes listeners of the affected queues after commit. A job
+    /// whose tenant has max_queued set and already has that many queued jobs (pending,
+    /// scheduled, available, retryable; counting the batch's earlier new jobs) makes the whole
+    /// call throw QuotaExceeded, writing nothing. Coalesced duplicates do not count.
     virtual std::vector<InsertResult> insert(std::span<const NewJob> jobs) = 0;
 
     /// Claims jobs for a worker (see ClaimRequest), in one transaction.
-    virtual std::vector<Job> claim(const ClaimRequest& request) = 0;
+    virtual ClaimResult claim(const ClaimRequest& request) = 0;
     /// Renews leases; returns the jobs in the request the worker no longer holds.
     virtual std::vector<JobId> heartbeat(const HeartbeatRequest& request) = 0;
     /// Applies outcomes in one transaction; result[i] says whether outcomes[i] passed its fence.
+    /// Each applied outcome takes one off the running count of the limit rows of the job's
+    /// queue, kind and tenant; their queues are woken after commit (a slot came free).
     virtual std::vector<bool> complete(std::span<const Outcome> outcomes) = 0;
 
     /// The job, or nullopt.
@@ -147,7 +173,9 @@ class Store {
     /// Counts per queue and state; `now` decides which jobs are claimable.
     virtual std::vector<QueueStats> stats(Timestamp now) = 0;
 
-    /// Any non-terminal job -> cancelled (a running job's worker loses its fence).
+    /// Any non-terminal job -> cancelled. A running job's worker loses its fence; the running
+    /// counts of its limit rows drop by one, and after commit the notifier announces the
+    /// cancellation (Notifier::notify_cancelled) and wakes the job's queue.
     virtual ChangeResult cancel(JobId id, Timestamp now) = 0;
     /// Any job but a running or available one -> available at `now`; a job out of attempts
     /// gets one more (max_attempts = attempt + 1).
@@ -192,6 +220,41 @@ class Store {
     virtual FireResult fire_schedule(const FireRequest& request) = 0;
     /// A schedule's history, newest fire_at first, at most `limit` entries.
     virtual std::vector<ScheduleRun> schedule_runs(std::string_view name, int limit) = 0;
+
+    // ---- flow control (limit_record.hpp, claim_plan.hpp) -----------------------------------
+
+    /// Every limit row, by scope (type, then name).
+    virtual std::vector<LimitRecord> limit_records() = 0;
+    /// One scope's row, or nullopt.
+    virtual std::optional<LimitRecord> limit_record(const LimitScope& scope) = 0;
+    /// Sets a scope's limits (replacing all of them), creating its row when there is none; a
+    /// queue's pause flag is kept. The row's running count is recounted from the jobs. The
+    /// bucket: a new rate starts full; a changed one is rebucket()ed; none is left as is.
+    /// Expects validated limits. Returns the row as written. Wakes the queue (or every queue)
+    /// after commit: a raised limit may let jobs start.
+    virtual LimitRecord set_limits(const LimitScope& scope, const FlowLimits& limits,
+                                   Timestamp now) = 0;
+    /// Removes a scope's limits: its row is deleted, except that a paused queue's row stays
+    /// (with no limits) so the queue stays paused. Returns false when there were none (no row,
+    /// or a paused queue's row without limits). Wakes as set_limits.
+    virtual bool remove_limits(const LimitScope& scope, Timestamp now) = 0;
+    /// Pauses or resumes a queue (creating its row when needed; a resumed queue's row without
+    /// limits is deleted). Returns whether it changed. Resuming wakes the queue after commit.
+    virtual bool set_queue_paused(std::string_view queue, bool paused, Timestamp now) = 0;
+
+    // ---- workers and explain (worker_record.hpp, wait_reason.hpp) --------------------------
+
+    /// Inserts or replaces a worker's record (by id).
+    virtual void record_worker(const WorkerRecord& worker) = 0;
+    /// Deletes a worker's record; nothing when there is none.
+    virtual void remove_worker(std::string_view id) = 0;
+    /// Live workers (expires_at > now), by id; records that expired are deleted.
+    virtual std::vector<WorkerRecord> workers(Timestamp now) = 0;
+    /// The facts explain needs about one job (see WaitFacts), or nullopt when there is none.
+    virtual std::optional<WaitFacts> wait_facts(JobId id, Timestamp now) = 0;
+    /// Every waiting job (pending, scheduled, available, retryable) counted per (queue, kind,
+    /// tenant, state), due scheduled/retryable jobs as available. One scan: for metrics.
+    virtual std::vector<WaitGroup> wait_groups(Timestamp now) = 0;
 
     /// Wake-ups for this store's queues (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL).
     virtual Notifier& notifier() = 0;

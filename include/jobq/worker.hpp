@@ -27,6 +27,8 @@ class Registry;
 struct QueueConfig {
     std::string name;
     int concurrency = 10;
+    /// Share of the worker's slots when WorkerOptions::max_running binds (1..100).
+    int weight = 1;
 };
 
 /// What happened to one attempt, reported to WorkerOptions::on_attempt.
@@ -41,6 +43,9 @@ struct AttemptReport {
 /// Settings of a Worker.
 struct WorkerOptions {
     std::vector<QueueConfig> queues = {{"default", 10}};
+    /// At most this many handlers at once over all queues; 0: the sum of the queues'
+    /// concurrency. When it binds, free slots go to the queues with work by weight.
+    int max_running = 0;
     /// Identity in the store (fences answers); default "<host>:<pid>:<random>".
     std::string id;
     /// Lease of a running job; renewed every lease/3 while the handler runs.
@@ -74,13 +79,14 @@ struct WorkerCounters {
     std::int64_t discarded = 0;
     std::int64_t cancelled = 0;
     std::int64_t fenced_out = 0;  ///< outcomes the store refused: the lease was lost
+    std::int64_t throttled = 0;   ///< claims a rate limit held back
     std::int64_t running = 0;
 };
 
 /// Runs jobs from a Store. Store and Registry must outlive it; so must the executor's
 /// context until the worker has stopped.
 class Worker {
-public:
+  public:
     /// Validates the options (throws Error naming the bad one); does not start.
     Worker(boost::asio::any_io_executor executor, Store& store, Registry& registry,
            WorkerOptions options = {});
@@ -107,7 +113,7 @@ public:
     /// Snapshot of the counters (thread-safe).
     WorkerCounters counters() const;
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

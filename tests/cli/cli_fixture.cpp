@@ -18,7 +18,7 @@ std::vector<Job> claim_jobs(Store& store, const std::string& queue, Timestamp no
     request.worker_id = test_worker;
     request.now = now;
     request.lease_expires_at = now + std::chrono::minutes{5};
-    return store.claim(request);
+    return store.claim(request).jobs;
 }
 
 }  // namespace

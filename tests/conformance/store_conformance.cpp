@@ -56,7 +56,7 @@ std::vector<Job> claim(Store& store, const std::string& queue, int limit, Timest
     req.worker_id = worker_id;
     req.now = now;
     req.lease_expires_at = now + 30s;
-    return store.claim(req);
+    return store.claim(req).jobs;
 }
 
 Job claim_one(Store& store, const std::string& queue, Timestamp now,
@@ -367,7 +367,7 @@ TEST_CASE_FIXTURE(StoreTest, "claim honours each queue's limit and serves severa
     req.worker_id = worker;
     req.now = at(1);
     req.lease_expires_at = at(31);
-    const std::vector<Job> jobs = store.claim(req);
+    const std::vector<Job> jobs = store.claim(req).jobs;
     std::map<std::string, int> per_queue;
     for (const Job& j : jobs) ++per_queue[j.queue];
     CHECK(per_queue == std::map<std::string, int>{{"a", 2}, {"b", 1}, {"c", 1}});
@@ -388,7 +388,7 @@ TEST_CASE_FIXTURE(StoreTest, "claim marks a job running with the next attempt, w
     req.worker_id = "host-a:123";
     req.now = at(5);
     req.lease_expires_at = at(35);
-    const std::vector<Job> jobs = store.claim(req);
+    const std::vector<Job> jobs = store.claim(req).jobs;
     REQUIRE(jobs.size() == 1);
     for (const Job& job : {jobs[0], get(store, id)}) {
         CHECK(job.id == id);

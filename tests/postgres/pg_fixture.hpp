@@ -147,7 +147,7 @@ inline std::vector<Job> claim_now(Store& store, const std::string& queue, int li
     req.worker_id = worker_id;
     req.now = now;
     req.lease_expires_at = now + std::chrono::seconds{30};
-    return store.claim(req);
+    return store.claim(req).jobs;
 }
 
 /// Enqueues, claims and completes one job of `queue`: the store does its everyday work.

@@ -295,7 +295,7 @@ TEST_CASE("an in-memory database works on a single connection") {
     req.worker_id = "w";
     req.now = t0;
     req.lease_expires_at = t0 + 30s;
-    CHECK(store.claim(req).size() == 1);
+    CHECK(store.claim(req).jobs.size() == 1);
     CHECK(store.get(id)->state == JobState::running);
 
     // No other connection can reach this database, so none can enqueue into it.
@@ -379,7 +379,7 @@ TEST_CASE("a full disk during complete applies none of the outcomes") {
     req.worker_id = "w";
     req.now = t0;
     req.lease_expires_at = t0 + 30s;
-    const std::vector<Job> claimed = store.claim(req);
+    const std::vector<Job> claimed = store.claim(req).jobs;
     REQUIRE(claimed.size() == 2);
     std::vector<Outcome> outcomes(2);
     for (std::size_t i = 0; i < 2; ++i) {

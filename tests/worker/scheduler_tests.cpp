@@ -21,7 +21,7 @@ jobq::Job claim_as_dead_worker(Harness& h, jobq::Duration lease) {
     request.worker_id = "dead-worker";
     request.now = h.clock.now();
     request.lease_expires_at = request.now + lease;
-    auto jobs = h.store.claim(request);
+    auto jobs = h.store.claim(request).jobs;
     REQUIRE(jobs.size() == 1);
     return jobs.front();
 }

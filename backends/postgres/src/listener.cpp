@@ -174,4 +174,13 @@ void PgNotifier::run() {
     }
 }
 
+// STUB: in-process only until the PostgreSQL backend sends cancellations over NOTIFY.
+Subscription PgNotifier::subscribe_cancelled(CancelCallback cb) {
+    return local_.subscribe_cancelled(std::move(cb));
+}
+
+void PgNotifier::notify_cancelled(JobId id) {
+    local_.notify_cancelled(id);
+}
+
 }  // namespace jobq::postgres_detail

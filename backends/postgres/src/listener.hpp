@@ -31,6 +31,10 @@ class PgNotifier final : public Notifier {
     Subscription subscribe(Callback cb) override;
     /// Wakes this process's subscribers now and, through NOTIFY, every other process's.
     void notify(std::string_view queue) override;
+    Subscription subscribe_cancelled(CancelCallback cb) override;
+    /// Tells this process's subscribers now and, through NOTIFY, every other process's.
+    void notify_cancelled(JobId id) override;
+    bool reaches_other_processes() const noexcept override { return true; }
 
   private:
     void start_once();

@@ -137,7 +137,7 @@ InsertResult PostgresStore::enqueue_in(pqxx::transaction_base& tx, const JobSpec
 
 // ---- the worker's path: claim, heartbeat, complete ---------------------------------------
 
-std::vector<Job> PostgresStore::claim(const ClaimRequest& request) {
+ClaimResult PostgresStore::claim(const ClaimRequest& request) {
     ArrayWriter queues;
     ArrayWriter limits;
     std::vector<std::string_view> order;
@@ -163,7 +163,7 @@ std::vector<Job> PostgresStore::claim(const ClaimRequest& request) {
         return std::make_tuple(rank(a), a.priority, a.run_at, a.id) <
                std::make_tuple(rank(b), b.priority, b.run_at, b.id);
     });
-    return jobs;
+    return ClaimResult{std::move(jobs), {}, {}};
 }
 
 std::vector<JobId> PostgresStore::heartbeat(const HeartbeatRequest& request) {

@@ -223,7 +223,7 @@ InsertResult SqliteStore::enqueue_in(sqlite3* connection, const JobSpec& spec, c
 
 // ---- the worker's path: claim, heartbeat, complete ---------------------------------------
 
-std::vector<Job> SqliteStore::claim(const ClaimRequest& request) {
+ClaimResult SqliteStore::claim(const ClaimRequest& request) {
     std::vector<Job> jobs;
     Connection& w = impl_->writer;
     std::lock_guard lock(w.mutex());
@@ -255,7 +255,7 @@ std::vector<Job> SqliteStore::claim(const ClaimRequest& request) {
                   });
     }
     tx.commit();
-    return jobs;
+    return ClaimResult{std::move(jobs), {}, {}};
 }
 
 std::vector<JobId> SqliteStore::heartbeat(const HeartbeatRequest& request) {

@@ -46,7 +46,7 @@ public:
     int migrate() override;
     int schema_version() override;
     std::vector<InsertResult> insert(std::span<const NewJob> jobs) override;
-    std::vector<Job> claim(const ClaimRequest& request) override;
+    ClaimResult claim(const ClaimRequest& request) override;
     std::vector<JobId> heartbeat(const HeartbeatRequest& request) override;
     std::vector<bool> complete(std::span<const Outcome> outcomes) override;
     std::optional<Job> get(JobId id) override;
@@ -70,6 +70,17 @@ public:
                                          Timestamp now) override;
     FireResult fire_schedule(const FireRequest& request) override;
     std::vector<ScheduleRun> schedule_runs(std::string_view name, int limit) override;
+    std::vector<LimitRecord> limit_records() override;
+    std::optional<LimitRecord> limit_record(const LimitScope& scope) override;
+    LimitRecord set_limits(const LimitScope& scope, const FlowLimits& limits,
+                           Timestamp now) override;
+    bool remove_limits(const LimitScope& scope, Timestamp now) override;
+    bool set_queue_paused(std::string_view queue, bool paused, Timestamp now) override;
+    void record_worker(const WorkerRecord& worker) override;
+    void remove_worker(std::string_view id) override;
+    std::vector<WorkerRecord> workers(Timestamp now) override;
+    std::optional<WaitFacts> wait_facts(JobId id, Timestamp now) override;
+    std::vector<WaitGroup> wait_groups(Timestamp now) override;
     Notifier& notifier() override;
 
     /// Transactional enqueue: inserts on the caller's own connection to the same database

@@ -1,0 +1,90 @@
+#pragma once
+// Claim planning under flow limits: pure functions a backend calls inside its claim
+// transaction. The backend reads the limit rows and candidate jobs, asks these functions what
+// to take, and writes exactly that (jobs -> running, running counts, token buckets), so
+// policy stays here and every backend applies the same one.
+//
+// A claim for one queue goes in two steps:
+//   1. gate_claim: from the queue's, the kinds' and the candidate tenants' rows, how many jobs
+//      the queue may start now and which kinds and tenants must not be fetched at all;
+//   2. plan_claim: from the fetched candidates (each tenant's in claim order), which ones
+//      start, in what order, and what that does to each limit row.
+// Fairness: candidates are taken in the order (priority, round, run_at, id), where a
+// tenant's k-th candidate is in round ceil(k / weight). Priorities still come first; among
+// equal priorities tenants take turns, `weight` jobs per turn.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jobq/clock.hpp"
+#include "jobq/job.hpp"
+#include "jobq/limit_record.hpp"
+#include "jobq/limit_scope.hpp"
+#include "jobq/token_bucket.hpp"
+
+namespace jobq {
+
+/// At most this many tenants are fetched from in one claim of one queue; the backend rotates
+/// through the rest in later claims (and reports the queue in ClaimResult::more).
+inline constexpr int max_tenants_per_claim = 16;
+
+/// What may be claimed from one queue before any candidate is fetched.
+struct ClaimGate {
+    int budget = 0;  ///< jobs the queue may start now: 0 when paused, at its cap or out of tokens
+    std::vector<std::string> blocked_kinds;    ///< kinds at their cap or out of tokens
+    std::vector<std::string> blocked_tenants;  ///< tenants at their cap or out of tokens
+    std::optional<Timestamp> throttled_until;  ///< a bucket is dry: when it has a token again
+};
+
+/// `demand` is the worker's ask for `queue`; `records` are the rows that exist for the queue,
+/// for kinds and for tenants (rows of other queues are ignored). Buckets are refilled to `now`.
+ClaimGate gate_claim(const std::string& queue, int demand, Timestamp now,
+                     const std::vector<LimitRecord>& records);
+
+/// A claimable job as the planner needs it.
+struct ClaimCandidate {
+    JobId id = 0;
+    std::string kind;
+    std::string tenant;  ///< empty: no tenant
+    int priority = 0;
+    Timestamp run_at{};
+};
+
+/// Everything plan_claim decides from.
+struct ClaimPlanInput {
+    std::string queue;
+    int budget = 0;  ///< from gate_claim
+    Timestamp now{};
+    /// Each tenant's candidates in claim order (priority, run_at, id); tenants in any order.
+    std::vector<ClaimCandidate> candidates;
+    /// Rows of the queue, of kinds and of the candidates' tenants (others are ignored).
+    std::vector<LimitRecord> records;
+};
+
+/// What a claim does to one limit row.
+struct ScopeUpdate {
+    LimitScope scope;
+    std::int64_t started = 0;           ///< add to the row's running count
+    std::optional<TokenBucket> bucket;  ///< write as the row's bucket (rate-limited rows)
+};
+
+/// The decision for one queue.
+struct ClaimPlan {
+    std::vector<JobId> picked;                 ///< jobs to start, in start order
+    std::vector<ScopeUpdate> updates;          ///< one per row that limits a picked job, by scope
+    std::optional<Timestamp> throttled_until;  ///< a candidate waited for a token: when next
+};
+
+/// Picks at most `budget` candidates in fair order, each only while every limit of its queue,
+/// kind and tenant still has room (running < max_running, a whole token in the bucket).
+ClaimPlan plan_claim(const ClaimPlanInput& input);
+
+/// How many claimable jobs to fetch from each tenant: the whole budget, so one tenant can
+/// fill a claim when it is the only one with work.
+inline int tenant_fetch_limit(int budget) {
+    return budget;
+}
+
+}  // namespace jobq

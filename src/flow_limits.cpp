@@ -1,0 +1,1 @@
+// STUB: implemented by the core flow-control work.
