@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "detail/name_check.hpp"
 #include "jobq/error.hpp"
 #include "jobq/time_format.hpp"
 
@@ -15,27 +16,10 @@ namespace jobq {
 
 namespace {
 
-constexpr std::size_t max_name_length = 255;
 constexpr std::size_t max_unique_key_length = 1024;
 
 [[noreturn]] void bad(std::string_view field, std::string_view why) {
     throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", field, why), std::string(field));
-}
-
-// Names (kind, queue, tenant, tags) are identifiers in logs, metrics and the CLI: printable,
-// no spaces, bounded length.
-void check_name(std::string_view field, std::string_view value) {
-    if (value.empty()) bad(field, "must not be empty");
-    if (value.size() > max_name_length) {
-        bad(field,
-            fmt::format("must be at most {} characters (got {})", max_name_length, value.size()));
-    }
-    for (unsigned char c : value) {
-        if (c <= 0x20 || c == 0x7f) {
-            bad(field,
-                fmt::format("must not contain spaces or control characters (got '{}')", value));
-        }
-    }
 }
 
 }  // namespace
@@ -103,11 +87,11 @@ JobSpec& JobSpec::tenant(std::string t) {
 }
 
 void JobSpec::validate() const {
-    check_name("kind", kind_);
+    detail::check_name("kind", kind_);
     if (!payload_.is_object()) {
         bad("payload", fmt::format("must be a JSON object (got {})", payload_.type_name()));
     }
-    check_name("queue", queue_);
+    detail::check_name("queue", queue_);
     if (priority_ < min_priority || priority_ > max_priority) {
         bad("priority", fmt::format("must be between {} and {} (got {})", min_priority,
                                     max_priority, priority_));
@@ -140,9 +124,9 @@ void JobSpec::validate() const {
         bad("unique_window",
             fmt::format("must be positive (got {})", format_duration(*unique_window_)));
     }
-    for (const std::string& t : tags_) check_name("tags", t);
+    for (const std::string& t : tags_) detail::check_name("tags", t);
     if (!tenant_.empty()) {
-        check_name("tenant", tenant_);
+        detail::check_name("tenant", tenant_);
         // ':' separates the tenant from the key in the scoped unique key ("t:<tenant>:<key>").
         if (tenant_.find(':') != std::string::npos) {
             bad("tenant", fmt::format("must not contain ':' (got '{}')", tenant_));

@@ -26,8 +26,9 @@
 
 namespace jobq {
 
-/// At most this many tenants are fetched from in one claim of one queue; the backend rotates
-/// through the rest in later claims (and reports the queue in ClaimResult::more).
+/// At most this many named tenants are fetched from in one claim of one queue (jobs without a
+/// tenant come on top, as one more); the backend rotates through the rest in later claims and
+/// reports the queue in ClaimResult::more.
 inline constexpr int max_tenants_per_claim = 16;
 
 /// What may be claimed from one queue before any candidate is fetched.
@@ -35,7 +36,9 @@ struct ClaimGate {
     int budget = 0;  ///< jobs the queue may start now: 0 when paused, at its cap or out of tokens
     std::vector<std::string> blocked_kinds;    ///< kinds at their cap or out of tokens
     std::vector<std::string> blocked_tenants;  ///< tenants at their cap or out of tokens
-    std::optional<Timestamp> throttled_until;  ///< a bucket is dry: when it has a token again
+    /// A bucket is dry, or the queue's bucket cut the budget below the demand: when it has a
+    /// token again (after this claim spends `budget`).
+    std::optional<Timestamp> throttled_until;
 };
 
 /// `demand` is the worker's ask for `queue`; `records` are the rows that exist for the queue,
@@ -63,7 +66,8 @@ struct ClaimPlanInput {
     std::vector<LimitRecord> records;
 };
 
-/// What a claim does to one limit row.
+/// What a claim does to one limit row (every existing row of a picked job's queue, kind or
+/// tenant gets one, so running counts match what complete() takes off).
 struct ScopeUpdate {
     LimitScope scope;
     std::int64_t started = 0;           ///< add to the row's running count
