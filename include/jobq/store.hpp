@@ -50,6 +50,11 @@ struct ClaimRequest {
     std::string worker_id;
     Timestamp now{};
     Timestamp lease_expires_at{};
+    /// When set, the claim reads "now" from this clock once it holds its locks (and moves the
+    /// lease by as much), instead of using `now`: a job's attempted_at is then never earlier
+    /// than the completion that freed its slot, so start/finish times in the store show the
+    /// limits exactly.
+    const Clock* clock = nullptr;
 };
 
 /// What a claim took, and why it may have taken less than asked.

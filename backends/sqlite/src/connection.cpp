@@ -59,6 +59,10 @@ void Statement::bind(int index, const std::optional<Timestamp>& t) {
     }
 }
 
+void Statement::bind_real(int index, double value) {
+    if (sqlite3_bind_double(stmt_, index, value) != SQLITE_OK) throw_storage(db_, op_);
+}
+
 bool Statement::step() {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;

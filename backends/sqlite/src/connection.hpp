@@ -40,6 +40,8 @@ class Statement {
     /// Binds NULL for an empty string, for columns where "none" is stored as NULL.
     void bind_text_or_null(int index, std::string_view text);
     void bind(int index, const std::optional<Timestamp>& t);
+    /// A REAL (not an overload of bind: integers would convert to it ambiguously).
+    void bind_real(int index, double value);
 
     /// Advances; true while there is a row.
     bool step();
@@ -50,6 +52,7 @@ class Statement {
 
     std::int64_t int64(int column) const noexcept { return sqlite3_column_int64(stmt_, column); }
     int int32(int column) const noexcept { return sqlite3_column_int(stmt_, column); }
+    double real(int column) const noexcept { return sqlite3_column_double(stmt_, column); }
     bool is_null(int column) const noexcept {
         return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
     }

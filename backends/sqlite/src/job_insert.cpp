@@ -1,10 +1,14 @@
 #include "job_insert.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
 
 #include "job_row.hpp"
+#include "jobq/quota_exceeded.hpp"
 
 namespace jobq::sqlite_detail {
 
@@ -22,18 +26,59 @@ JobId find_duplicate(Statement& find, const NewJob& job) {
     return id;
 }
 
+Statement statement_on(sqlite3* db, Connection* cached, Sql id, std::string_view op) {
+    if (cached != nullptr) return cached->statement(id, op);
+    return prepare_once(db, sql_text(id), op);
+}
+
+// A tenant's quota as this batch uses it up: read once per tenant per batch, then counted on.
+struct Quota {
+    std::optional<std::int64_t> max_queued;  // none: no quota
+    std::int64_t queued = 0;
+};
+
+Quota read_quota(sqlite3* db, Connection* cached, const std::string& tenant, std::string_view op) {
+    Quota q;
+    {
+        Statement s = statement_on(db, cached, Sql::tenant_max_queued, op);
+        s.bind(1, std::string_view{tenant});
+        if (s.step()) q.max_queued = s.int64(0);
+    }
+    if (q.max_queued) {
+        Statement s = statement_on(db, cached, Sql::tenant_queued, op);
+        s.bind(1, std::string_view{tenant});
+        if (s.step()) q.queued = s.int64(0);
+    }
+    return q;
+}
+
 }  // namespace
 
-std::vector<InsertResult> insert_jobs(sqlite3* db, Statement& find_unique, Statement& insert,
-                                      std::span<const NewJob> jobs,
-                                      std::vector<std::string_view>& queues) {
+std::vector<InsertResult> insert_jobs(sqlite3* db, Connection* cached, Statement& find_unique,
+                                      Statement& insert, std::span<const NewJob> jobs,
+                                      std::vector<std::string_view>& queues, bool quotas) {
     std::vector<InsertResult> results;
     results.reserve(jobs.size());
+    std::map<std::string, Quota, std::less<>> used;  // only tenants of this batch
     for (const NewJob& job : jobs) {
         if (!job.unique_key.empty()) {
             if (const JobId existing = find_duplicate(find_unique, job); existing != 0) {
                 results.push_back({existing, true});
                 continue;
+            }
+        }
+        if (quotas && !job.tenant.empty()) {
+            auto it = used.find(job.tenant);
+            if (it == used.end()) {
+                it =
+                    used.emplace(job.tenant, read_quota(db, cached, job.tenant, insert.op())).first;
+            }
+            Quota& q = it->second;
+            if (q.max_queued) {
+                if (q.queued >= *q.max_queued) {
+                    throw QuotaExceeded(job.tenant, *q.max_queued, q.queued);
+                }
+                ++q.queued;
             }
         }
         const std::string tags = encode_strings(job.tags);

@@ -335,9 +335,11 @@ FireResult SqliteStore::fire_schedule(const FireRequest& request) {
                 continue;
             }
             // The same code path as insert(), so a window's job coalesces by its unique key
-            // exactly as any other insert would.
+            // exactly as any other insert would. Tenant quotas bind enqueues only: a refused
+            // window would hold the cursor, and every later window, until the tenant drained.
             const InsertResult job = sqlite_detail::insert_jobs(
-                w.handle(), find, ins, std::span<const NewJob>(&window.job, 1), queues)[0];
+                w.handle(), &w, find, ins, std::span<const NewJob>(&window.job, 1), queues,
+                /*quotas=*/false)[0];
             result.jobs.push_back(job);
             ScheduleRun entry;
             entry.fire_at = window.fire_at;

@@ -4,12 +4,17 @@
 #include <atomic>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
 #include <tuple>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
 
 #include "connection.hpp"
+#include "flow_claim.hpp"
 #include "job_insert.hpp"
 #include "job_row.hpp"
 #include "jobq/detail/job_columns.hpp"
@@ -64,6 +69,68 @@ std::optional<Job> one_job(Statement& s) {
     s.run();
     return job;
 }
+
+// Whether `queue` has an available job with a tenant: one seek into the tenant claimable
+// index. Such a queue takes the flow claim even without limits, so tenants take turns.
+bool queue_has_tenant_jobs(Connection& w, const std::string& queue) {
+    Statement s = w.statement(Sql::queue_has_tenant_jobs, "claim");
+    s.bind(1, std::string_view{queue});
+    return s.step();
+}
+
+// Jobs of one transaction that stopped running, given back to their limit rows together:
+// one UPDATE per row rather than per job, which keeps a limited completion batch close to the
+// cost of an unlimited one.
+class Releases {
+  public:
+    void add(std::string_view queue, std::string_view kind, std::string_view tenant) {
+        ended_.push_back({std::string(queue), std::string(kind), std::string(tenant)});
+    }
+
+    /// Takes the jobs off their rows' running counts. Returns the queues of the jobs whose
+    /// rows changed, each once: a slot came free there.
+    std::vector<std::string> apply(Connection& w, std::string_view op) const {
+        std::map<LimitScope, std::int64_t> per_row;
+        for (const Ended& e : ended_) {
+            for (const LimitScope& scope : scopes_of(e)) ++per_row[scope];
+        }
+        std::set<LimitScope> changed;
+        Statement s = w.statement(Sql::limit_release, op);
+        for (const auto& [scope, n] : per_row) {
+            s.bind(1, to_string(scope.type));
+            s.bind(2, std::string_view{scope.name});
+            s.bind(3, n);
+            s.run();
+            if (sqlite3_changes(w.handle()) > 0) changed.insert(scope);
+            s.reset();
+        }
+        std::vector<std::string> freed;
+        for (const Ended& e : ended_) {
+            for (const LimitScope& scope : scopes_of(e)) {
+                if (changed.count(scope) != 0) {
+                    add_queue(freed, e.queue);
+                    break;
+                }
+            }
+        }
+        return freed;
+    }
+
+  private:
+    struct Ended {
+        std::string queue;
+        std::string kind;
+        std::string tenant;
+    };
+
+    static std::vector<LimitScope> scopes_of(const Ended& e) {
+        std::vector<LimitScope> scopes{LimitScope::queue(e.queue), LimitScope::kind(e.kind)};
+        if (!e.tenant.empty()) scopes.push_back(LimitScope::tenant(e.tenant));
+        return scopes;
+    }
+
+    std::vector<Ended> ended_;
+};
 
 }  // namespace
 
@@ -146,7 +213,7 @@ std::vector<InsertResult> SqliteStore::insert(std::span<const NewJob> jobs) {
         Transaction tx(w, "insert");
         Statement find = w.statement(Sql::find_unique, "insert");
         Statement ins = w.statement(Sql::insert_job, "insert");
-        results = sqlite_detail::insert_jobs(w.handle(), find, ins, jobs, queues);
+        results = sqlite_detail::insert_jobs(w.handle(), &w, find, ins, jobs, queues);
         tx.commit();
     }
     // After the lock is released: a subscriber that claims at once must not find it held.
@@ -200,7 +267,7 @@ std::vector<InsertResult> SqliteStore::enqueue_in(sqlite3* connection,
                 connection, sqlite_detail::sql_text(Sql::find_unique), "enqueue_in");
             Statement ins = sqlite_detail::prepare_once(
                 connection, sqlite_detail::sql_text(Sql::insert_job), "enqueue_in");
-            results = sqlite_detail::insert_jobs(connection, find, ins, jobs, queues);
+            results = sqlite_detail::insert_jobs(connection, nullptr, find, ins, jobs, queues);
         }
         exec(own_transaction ? "COMMIT" : "RELEASE jobq_enqueue_in");
     } catch (...) {
@@ -224,25 +291,45 @@ InsertResult SqliteStore::enqueue_in(sqlite3* connection, const JobSpec& spec, c
 // ---- the worker's path: claim, heartbeat, complete ---------------------------------------
 
 ClaimResult SqliteStore::claim(const ClaimRequest& request) {
-    std::vector<Job> jobs;
+    ClaimResult result;
+    std::vector<Job>& jobs = result.jobs;
     Connection& w = impl_->writer;
     std::lock_guard lock(w.mutex());
     impl_->require_schema(w);
     Transaction tx(w, "claim");
+    Timestamp now = request.now;
+    Timestamp lease = request.lease_expires_at;
+    if (request.clock != nullptr) {
+        // Read once the write lock is held: no completion that freed a slot can commit after
+        // the start it made room for.
+        now = request.clock->now();
+        lease += now - request.now;
+    }
     {
         // Due scheduled and retryable jobs join the available ones first, so one index walk
         // per queue sees every claimable job in order.
         Statement promote = w.statement(Sql::promote_due, "claim");
-        promote.bind(1, request.now);
+        promote.bind(1, now);
         promote.run();
     }
+    // With no limit row at all, a queue whose available jobs have no tenant is claimed as in
+    // version 2; anything else goes through the flow claim (limits, tenants taking turns).
+    const bool any_limits = w.statement(Sql::any_limits, "claim").step();
+    std::optional<sqlite_detail::FlowClaim> flow;
     Statement claim = w.statement(Sql::claim, "claim");
     for (const QueueDemand& demand : request.queues) {
         if (demand.limit <= 0) continue;
+        if (any_limits || queue_has_tenant_jobs(w, demand.queue)) {
+            if (!flow) flow.emplace(w, any_limits, request.worker_id, now, lease);
+            const auto cursor = impl_->tenant_cursors.find(demand.queue);
+            flow->claim_queue(demand, cursor != impl_->tenant_cursors.end() ? cursor->second : "",
+                              jobs);
+            continue;
+        }
         const std::size_t first = jobs.size();
-        claim.bind(1, request.now);
+        claim.bind(1, now);
         claim.bind(2, std::string_view{request.worker_id});
-        claim.bind(3, request.lease_expires_at);
+        claim.bind(3, lease);
         claim.bind(4, std::string_view{demand.queue});
         claim.bind(5, demand.limit);
         while (claim.step()) jobs.push_back(sqlite_detail::read_job(claim));
@@ -255,7 +342,13 @@ ClaimResult SqliteStore::claim(const ClaimRequest& request) {
                   });
     }
     tx.commit();
-    return ClaimResult{std::move(jobs), {}, {}};
+    if (flow) {
+        // Only a committed claim moves the rotation on.
+        for (auto& [queue, tenant] : flow->cursors) impl_->tenant_cursors[queue] = tenant;
+        result.more = std::move(flow->more);
+        result.throttled_until = flow->throttled_until;
+    }
+    return result;
 }
 
 std::vector<JobId> SqliteStore::heartbeat(const HeartbeatRequest& request) {
@@ -283,41 +376,57 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
     std::vector<bool> applied;
     if (outcomes.empty()) return applied;
     applied.reserve(outcomes.size());
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "complete");
-    Statement s = w.statement(Sql::complete, "complete");
-    std::string error;
-    for (const Outcome& o : outcomes) {
-        s.bind(1, o.id);
-        s.bind(2, o.attempt);
-        s.bind(3, std::string_view{o.worker_id});
-        s.bind(4, o.only_if_lease_expired_by);
-        s.bind(5, outcome_state(o));
-        if (o.kind == OutcomeKind::retry || o.kind == OutcomeKind::snooze) {
-            s.bind(6, o.run_at);
-        } else {
-            s.bind_null(6);
+    std::vector<std::string> freed;  // queues where a limited slot came free
+    {
+        Connection& w = impl_->writer;
+        std::lock_guard lock(w.mutex());
+        impl_->require_schema(w);
+        Transaction tx(w, "complete");
+        // Once per batch: without limit rows there are no running counts to keep, and the
+        // statement is the one of version 2.
+        const bool limited = w.statement(Sql::any_limits, "complete").step();
+        Statement s = w.statement(Sql::complete, "complete");
+        Releases releases;
+        std::string error;
+        for (const Outcome& o : outcomes) {
+            s.bind(1, o.id);
+            s.bind(2, o.attempt);
+            s.bind(3, std::string_view{o.worker_id});
+            s.bind(4, o.only_if_lease_expired_by);
+            s.bind(5, outcome_state(o));
+            if (o.kind == OutcomeKind::retry || o.kind == OutcomeKind::snooze) {
+                s.bind(6, o.run_at);
+            } else {
+                s.bind_null(6);
+            }
+            if (outcome_is_terminal(o.kind)) {
+                s.bind(7, o.at);
+            } else {
+                s.bind_null(7);
+            }
+            s.bind_text_or_null(8, o.result);
+            if (o.error) {
+                error = sqlite_detail::encode_error(*o.error);
+                s.bind(9, std::string_view{error});
+            } else {
+                s.bind_null(9);
+            }
+            s.bind(10, o.refund_attempt ? 1 : 0);
+            s.run();
+            const bool passed = sqlite3_changes(w.handle()) > 0;
+            s.reset();
+            applied.push_back(passed);
+            if (passed && limited) {
+                // The fence passed: the job's rows get its slot back.
+                Statement scopes = w.statement(Sql::job_scopes, "complete");
+                scopes.bind(1, o.id);
+                if (scopes.step()) releases.add(scopes.text(0), scopes.text(1), scopes.text(2));
+            }
         }
-        if (outcome_is_terminal(o.kind)) {
-            s.bind(7, o.at);
-        } else {
-            s.bind_null(7);
-        }
-        s.bind_text_or_null(8, o.result);
-        if (o.error) {
-            error = sqlite_detail::encode_error(*o.error);
-            s.bind(9, std::string_view{error});
-        } else {
-            s.bind_null(9);
-        }
-        s.bind(10, o.refund_attempt ? 1 : 0);
-        s.run();
-        applied.push_back(sqlite3_changes(w.handle()) > 0);
-        s.reset();
+        if (limited) freed = releases.apply(w, "complete");
+        tx.commit();
     }
-    tx.commit();
+    impl_->notify(freed);
     return applied;
 }
 
@@ -415,7 +524,45 @@ std::optional<Timestamp> SqliteStore::next_run_at(std::span<const std::string> q
 // ---- operator actions and maintenance (writer connection) ---------------------------------
 
 ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
-    return impl_->change_one(Sql::cancel, "cancel", id, now);
+    ChangeResult result;
+    bool was_running = false;
+    {
+        Connection& w = impl_->writer;
+        std::lock_guard lock(w.mutex());
+        impl_->require_schema(w);
+        Transaction tx(w, "cancel");
+        {
+            // Read first: RETURNING shows the row as cancelled, not what it was.
+            Statement s = w.statement(Sql::get_for_update, "cancel");
+            s.bind(1, id);
+            result.job = one_job(s);
+        }
+        if (!result.job) return result;
+        was_running = result.job->state == JobState::running;
+        {
+            Statement s = w.statement(Sql::cancel, "cancel");
+            s.bind(1, id);
+            s.bind(2, now);
+            if (std::optional<Job> cancelled = one_job(s)) {
+                result.job = std::move(cancelled);
+                result.changed = true;
+            }
+        }
+        was_running = was_running && result.changed;
+        if (was_running && w.statement(Sql::any_limits, "cancel").step()) {
+            Releases releases;
+            releases.add(result.job->queue, result.job->kind, result.job->tenant);
+            releases.apply(w, "cancel");
+        }
+        tx.commit();
+    }
+    if (was_running) {
+        // Its worker stops it (in this process at once; elsewhere at its next check), and its
+        // slot is free for the next job.
+        impl_->notifier->notify_cancelled(id);
+        impl_->notifier->notify(result.job->queue);
+    }
+    return result;
 }
 
 ChangeResult SqliteStore::retry(JobId id, Timestamp now) {

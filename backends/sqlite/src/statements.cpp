@@ -4,6 +4,7 @@
 #include <string>
 
 #include "job_row.hpp"
+#include "limit_row.hpp"
 #include "schedule_row.hpp"
 
 namespace jobq::sqlite_detail {
@@ -11,9 +12,11 @@ namespace jobq::sqlite_detail {
 namespace {
 
 // SQLite uses a partial index only when the query's WHERE repeats the index's condition word
-// for word (state = 'available' for jobq_jobs_claimable, state IN ('scheduled', 'retryable')
-// for jobq_jobs_due): keep these in step with sql/. Constant IN lists of three or more values
-// are avoided: SQLite builds a temporary b-tree for each evaluation.
+// for word (state = 'available' AND tenant IS NULL for jobq_jobs_claimable, state =
+// 'available' AND tenant IS NOT NULL for jobq_jobs_claimable_tenant, state IN ('scheduled',
+// 'retryable') for jobq_jobs_due, the state ORs of jobq_jobs_tenant_queued): keep these in step
+// with sql/. Constant IN lists of three or more values are avoided: SQLite builds a temporary
+// b-tree for each evaluation.
 
 std::array<std::string, sql_count> build() {
     const std::string cols{job_columns};
@@ -43,11 +46,12 @@ std::array<std::string, sql_count> build() {
 
     // ?1 now, ?2 worker, ?3 lease, ?4 queue, ?5 limit. The inner SELECT walks the partial
     // index of available jobs in claim order, so its cost does not depend on the backlog.
+    // The plain claim: only for jobs without a tenant (tenants take turns: the flow claim).
     at(Sql::claim) =
         "UPDATE jobq_jobs SET state = 'running', attempt = attempt + 1, attempted_at = ?1,"
         " worker_id = ?2, lease_expires_at = ?3"
-        " WHERE id IN (SELECT id FROM jobq_jobs WHERE state = 'available' AND queue = ?4"
-        " ORDER BY priority, run_at, id LIMIT ?5)"
+        " WHERE id IN (SELECT id FROM jobq_jobs WHERE state = 'available' AND tenant IS NULL"
+        " AND queue = ?4 ORDER BY priority, run_at, id LIMIT ?5)"
         " RETURNING " +
         cols;
 
@@ -67,6 +71,10 @@ std::array<std::string, sql_count> build() {
         " max_attempts = max_attempts + ?10"
         " WHERE id = ?1 AND attempt = ?2 AND worker_id = ?3 AND state = 'running'"
         " AND (?4 IS NULL OR lease_expires_at <= ?4)";
+    // ?1 id: the scopes of a job whose outcome applied, to give its slots back. A lookup
+    // after the UPDATE rather than RETURNING on it: RETURNING buffers its rows in a temporary
+    // table, opened and closed for every job of the batch.
+    at(Sql::job_scopes) = "SELECT queue, kind, tenant FROM jobq_jobs WHERE id = ?1";
 
     at(Sql::cancel) =
         "UPDATE jobq_jobs SET state = 'cancelled', finished_at = ?2, lease_expires_at = NULL"
@@ -167,12 +175,115 @@ std::array<std::string, sql_count> build() {
         " (SELECT schedule, fire_at FROM jobq_schedule_runs WHERE recorded_at < ?1"
         " ORDER BY recorded_at LIMIT ?2)";
 
+    // ---- flow control (sql/003_flow.sql) ----
+    const std::string limit_cols{limit_columns};
+    const std::string worker_cols{worker_columns};
+    // Read once per claim and per completion batch: with no row at all, both take the plain
+    // path of version 2.
+    at(Sql::any_limits) = "SELECT 1 FROM jobq_limits LIMIT 1";
+    // ?1 queue. One seek into each claimable index.
+    at(Sql::queue_has_tenant_jobs) =
+        "SELECT 1 FROM jobq_jobs WHERE state = 'available' AND tenant IS NOT NULL AND queue = ?1"
+        " LIMIT 1";
+    at(Sql::queue_has_plain_jobs) =
+        "SELECT 1 FROM jobq_jobs WHERE state = 'available' AND tenant IS NULL AND queue = ?1"
+        " LIMIT 1";
+    // ?1 queue, ?2 above this tenant ('': from the first). A skip-scan step: one seek in the
+    // tenant claimable index to the next tenant that has available jobs.
+    at(Sql::next_tenant) =
+        "SELECT tenant FROM jobq_jobs WHERE state = 'available' AND tenant IS NOT NULL"
+        " AND queue = ?1 AND tenant > ?2 ORDER BY tenant LIMIT 1";
+    // ?1 queue, ?2 JSON array of kinds to leave out (NULL: none), ?3 limit[, ?4 tenant]. The
+    // columns a ClaimCandidate needs, in claim order, walking one claimable index.
+    const std::string candidate_cols = "SELECT id, kind, priority, run_at FROM jobq_jobs";
+    const std::string skip_kinds =
+        " AND (?2 IS NULL OR kind NOT IN (SELECT value FROM json_each(?2)))"
+        " ORDER BY priority, run_at, id LIMIT ?3";
+    at(Sql::candidates_plain) = candidate_cols +
+                                " WHERE state = 'available' AND tenant IS NULL AND queue = ?1" +
+                                skip_kinds;
+    at(Sql::candidates_tenant) =
+        candidate_cols +
+        " WHERE state = 'available' AND tenant IS NOT NULL AND queue = ?1 AND tenant = ?4" +
+        skip_kinds;
+    // ?1 now, ?2 worker, ?3 lease, ?4 JSON array of ids: the planned jobs start, as in the
+    // plain claim, in one statement (one primary-key seek each).
+    at(Sql::claim_picked) =
+        "UPDATE jobq_jobs SET state = 'running', attempt = attempt + 1, attempted_at = ?1,"
+        " worker_id = ?2, lease_expires_at = ?3"
+        " WHERE id IN (SELECT value FROM json_each(?4)) AND state = 'available'"
+        " RETURNING " +
+        cols;
+    // ?1 scope, ?2 name, ?3 jobs started, ?4 tokens and ?5 tokens_at (NULL: unchanged).
+    at(Sql::limit_started) =
+        "UPDATE jobq_limits SET running = running + ?3, tokens = coalesce(?4, tokens),"
+        " tokens_at = coalesce(?5, tokens_at) WHERE scope = ?1 AND name = ?2";
+    // ?1 scope, ?2 name, ?3 how many of its jobs stopped running (summed over a batch: one
+    // statement per row, not per job). Never below 0, whatever a hand-edited row says.
+    at(Sql::limit_release) =
+        "UPDATE jobq_limits SET running = max(running - ?3, 0) WHERE scope = ?1 AND name = ?2";
+    // ?1 tenant.
+    at(Sql::tenant_max_queued) =
+        "SELECT max_queued FROM jobq_limits WHERE scope = 'tenant' AND name = ?1"
+        " AND max_queued IS NOT NULL";
+    // ?1 tenant. Counted in the covering index jobq_jobs_tenant_queued.
+    at(Sql::tenant_queued) =
+        "SELECT count(*) FROM jobq_jobs WHERE tenant = ?1 AND tenant IS NOT NULL"
+        " AND (state = 'pending' OR state = 'scheduled' OR state = 'available'"
+        " OR state = 'retryable')";
+    // ?1 scope, ?2 name.
+    at(Sql::limit_get_for_update) =
+        "SELECT " + limit_cols + " FROM jobq_limits WHERE scope = ?1 AND name = ?2";
+    at(Sql::limit_kinds) =
+        "SELECT " + limit_cols + " FROM jobq_limits WHERE scope = 'kind' ORDER BY name";
+    // ?1..?13 in limit_columns order.
+    at(Sql::limit_write) = "INSERT OR REPLACE INTO jobq_limits (" + limit_cols +
+                           ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    at(Sql::limit_delete) = "DELETE FROM jobq_limits WHERE scope = ?1 AND name = ?2";
+    // ?1 scope, ?2 name. Reads the whole table: no index holds running jobs, since one would
+    // cost every claim and completion (see sql/001_initial.sql); setting limits is rare.
+    at(Sql::count_running) =
+        "SELECT count(*) FROM jobq_jobs WHERE state = 'running'"
+        " AND (CASE ?1 WHEN 'queue' THEN queue WHEN 'kind' THEN kind ELSE tenant END) = ?2";
+    // ?1..?5 in worker_columns order.
+    at(Sql::worker_upsert) =
+        "INSERT OR REPLACE INTO jobq_workers (" + worker_cols + ") VALUES (?1, ?2, ?3, ?4, ?5)";
+    at(Sql::worker_delete) = "DELETE FROM jobq_workers WHERE id = ?1";
+    // ?1 now.
+    at(Sql::worker_expire) = "DELETE FROM jobq_workers WHERE expires_at <= ?1";
+    at(Sql::worker_list_live) =
+        "SELECT " + worker_cols + " FROM jobq_workers WHERE expires_at > ?1 ORDER BY id";
+
     at(Sql::schedule_list) = "SELECT " + schedule_cols + " FROM jobq_schedules ORDER BY name";
     at(Sql::schedule_get) = at(Sql::schedule_get_for_update);
     // ?1 schedule, ?2 limit: the primary key walked backwards.
     at(Sql::schedule_runs) = "SELECT " + run_cols +
                              " FROM jobq_schedule_runs WHERE schedule = ?1"
                              " ORDER BY fire_at DESC LIMIT ?2";
+    at(Sql::limit_list) = "SELECT " + limit_cols + " FROM jobq_limits";
+    at(Sql::limit_get) = at(Sql::limit_get_for_update);
+    // ?1 queue, ?2 priority, ?3 run_at, ?4 id, ?5 now: the jobs of the queue that a claim
+    // would take before the given one, in each claimable index and among the due ones.
+    const std::string before = " AND queue = ?1 AND (priority, run_at, id) < (?2, ?3, ?4))";
+    at(Sql::wait_ahead) =
+        "SELECT (SELECT count(*) FROM jobq_jobs WHERE state = 'available' AND tenant IS NULL" +
+        before +
+        " + (SELECT count(*) FROM jobq_jobs WHERE state = 'available' AND tenant IS NOT NULL" +
+        before +
+        " + (SELECT count(*) FROM jobq_jobs WHERE state IN ('scheduled', 'retryable')"
+        " AND run_at <= ?5" +
+        before;
+    // ?1 now, ?2 queue.
+    at(Sql::wait_workers) = "SELECT " + worker_cols +
+                            " FROM jobq_workers WHERE expires_at > ?1"
+                            " AND EXISTS (SELECT 1 FROM json_each(queues) WHERE value = ?2)"
+                            " ORDER BY id";
+    // ?1 now. One scan of the table, grouped; due jobs count as available.
+    at(Sql::wait_groups) =
+        "SELECT queue, kind, tenant, CASE WHEN (state = 'scheduled' OR state = 'retryable')"
+        " AND run_at <= ?1 THEN 'available' ELSE state END AS waiting, count(*)"
+        " FROM jobq_jobs WHERE state = 'pending' OR state = 'scheduled' OR state = 'available'"
+        " OR state = 'retryable' GROUP BY queue, kind, tenant, waiting";
     return s;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
 // SqliteStore::Impl: the connections and notifier behind a SqliteStore, shared by the files
-// that implement its methods (sqlite_store.cpp for jobs, sqlite_schedules.cpp for cron).
+// that implement its methods (sqlite_store.cpp for jobs, sqlite_schedules.cpp for cron,
+// sqlite_flow.cpp for limits, workers and explain).
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +27,10 @@ struct SqliteStore::Impl {
     std::string file;                             // as SQLite resolved it; empty when in memory
     std::shared_ptr<LocalNotifier> notifier;
     std::atomic<bool> schema_verified{false};
+    /// Per queue, the tenant the latest flow claim visited last: the next one starts after it,
+    /// so tenants beyond one claim's reach get their turn. Guarded by the writer's mutex;
+    /// in memory only, as any starting point is correct.
+    std::map<std::string, std::string, std::less<>> tenant_cursors;
 
     Impl(std::string p, SqliteOptions o);
 
