@@ -1,6 +1,7 @@
 #pragma once
 // The one way this backend inserts jobs: insert(), enqueue_in() and fire_schedule() all go
-// through insert_jobs(), so unique keys and wake-ups behave the same whoever enqueues.
+// through insert_jobs(), so unique keys and wake-ups behave the same whoever enqueues; and the
+// tenant quotas that insert() and enqueue_in() check (QuotaCheck).
 
 #include <algorithm>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <pqxx/result>
@@ -17,6 +19,7 @@
 #include "jobq/clock.hpp"
 #include "jobq/detail/job_columns.hpp"
 #include "jobq/new_job.hpp"
+#include "jobq/quota_exceeded.hpp"
 #include "pg_array.hpp"
 #include "statements.hpp"
 
@@ -61,8 +64,9 @@ class InsertBatch {
     std::size_t size() const { return size_; }
 
     // Runs the insert through `exec(Sql, args...)`; the new ids in the order jobs were added.
+    // `quota_guard`: see Sql::insert_jobs ($15).
     template <class Exec>
-    std::vector<JobId> run(Exec&& exec, const char* channel) && {
+    std::vector<JobId> run(Exec&& exec, const char* channel, const char* quota_guard) && {
         const pqxx::result r =
             exec(Sql::insert_jobs, std::move(kind_).finish(), std::move(queue_).finish(),
                  std::move(tenant_).finish(), std::move(payload_).finish(),
@@ -70,7 +74,7 @@ class InsertBatch {
                  std::move(max_attempts_).finish(), std::move(created_at_).finish(),
                  std::move(run_at_).finish(), std::move(timeout_).finish(),
                  std::move(unique_key_).finish(), std::move(tags_).finish(),
-                 std::move(retry_policy_).finish(), channel);
+                 std::move(retry_policy_).finish(), channel, quota_guard);
         std::vector<JobId> ids;
         ids.reserve(r.size());
         for (const pqxx::row& row : r) ids.push_back(RowView(row).int64(0));
@@ -86,22 +90,93 @@ class InsertBatch {
     std::size_t size_ = 0;
 };
 
+// The quotas of one insert: for each tenant of the batch that has max_queued, the limit and
+// how many jobs it has queued, counting the batch's new jobs as they are admitted.
+class QuotaCheck {
+  public:
+    void add(std::string tenant, std::int64_t limit, std::int64_t queued) {
+        tenants_[std::move(tenant)] = Entry{limit, queued};
+    }
+    bool empty() const { return tenants_.empty(); }
+
+    // Counts `job` (about to be inserted, not coalesced) against its tenant's quota; throws
+    // QuotaExceeded when the tenant has max_queued jobs queued already.
+    void admit(const NewJob& job) {
+        if (job.tenant.empty()) return;
+        const auto it = tenants_.find(job.tenant);
+        if (it == tenants_.end()) return;
+        Entry& e = it->second;
+        if (e.queued >= e.limit) throw QuotaExceeded(job.tenant, e.limit, e.queued);
+        ++e.queued;
+    }
+
+  private:
+    struct Entry {
+        std::int64_t limit = 0;
+        std::int64_t queued = 0;
+    };
+    std::unordered_map<std::string, Entry> tenants_;
+};
+
+// The distinct tenants of `jobs` as an array literal; empty when no job has a tenant.
+template <class Jobs>
+std::string tenants_of(const Jobs& jobs) {
+    std::vector<std::string_view> tenants;
+    for (const NewJob& job : jobs) {
+        if (!job.tenant.empty() &&
+            std::find(tenants.begin(), tenants.end(), job.tenant) == tenants.end()) {
+            tenants.push_back(job.tenant);
+        }
+    }
+    return tenants.empty() ? std::string() : text_array(tenants);
+}
+
+// Reads the quotas of `tenants` (an array literal) through `exec`, inside the inserting
+// transaction: takes each quota'd tenant's advisory lock (Sql::quota_lock), then counts its
+// queued jobs in a statement of its own, whose snapshot includes every insert committed by
+// whoever held the lock before.
+template <class Exec>
+QuotaCheck load_quotas(Exec&& exec, const std::string& tenants, const std::string& schema) {
+    QuotaCheck check;
+    const pqxx::result limited = exec(Sql::quota_lock, tenants, schema);
+    if (limited.empty()) return check;
+    std::unordered_map<std::string, std::int64_t> limits;
+    std::vector<std::string> names;
+    for (const pqxx::row& row : limited) {
+        const RowView v(row);
+        names.emplace_back(v.text(0));
+        limits[names.back()] = v.int64(1);
+    }
+    for (const pqxx::row& row : exec(Sql::quota_count, text_array(names))) {
+        const RowView v(row);
+        const std::string name{v.text(0)};
+        check.add(name, limits[name], v.int64(1));
+    }
+    return check;
+}
+
 // Inserts `jobs` (any range of const NewJob&) through `exec`, in order. Jobs without a unique
 // key go in multi-row statements; each unique job is looked up and inserted under its advisory
-// lock, which needs `exec` to run inside a transaction when any job is unique.
+// lock, which needs `exec` to run inside a transaction when any job is unique. `quota`, when
+// given, admits every new job before it is written (and throws QuotaExceeded); `quota_guard`
+// (Sql::insert_jobs $15) makes the statements insert nothing when a tenant has a quota.
 template <class Exec, class Jobs>
 std::vector<InsertResult> insert_jobs(Exec&& exec, const Jobs& jobs, const std::string& schema,
-                                      const char* channel) {
+                                      const char* channel, const char* quota_guard = nullptr,
+                                      QuotaCheck* quota = nullptr) {
     std::vector<InsertResult> results;
     results.reserve(std::size(jobs));
     InsertBatch batch;
     auto flush = [&] {
         if (batch.size() == 0) return;
-        for (const JobId id : std::move(batch).run(exec, channel)) results.push_back({id, false});
+        for (const JobId id : std::move(batch).run(exec, channel, quota_guard)) {
+            results.push_back({id, false});
+        }
         batch = InsertBatch{};
     };
     for (const NewJob& job : jobs) {
         if (job.unique_key.empty()) {
+            if (quota != nullptr) quota->admit(job);
             batch.add(job);
             continue;
         }
@@ -117,6 +192,7 @@ std::vector<InsertResult> insert_jobs(Exec&& exec, const Jobs& jobs, const std::
             results.push_back({RowView(found[0]).int64(0), true});
             continue;
         }
+        if (quota != nullptr) quota->admit(job);
         batch.add(job);
         flush();
     }

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <string_view>
 #include <vector>
 
 #include <fcntl.h>
@@ -20,13 +22,26 @@ namespace jobq::postgres_detail {
 
 namespace {
 
+// Payloads are a queue name ("" = every queue) or "cancel <id>": a queue name holds no space.
+constexpr std::string_view cancel_prefix = "cancel ";
+
 class Receiver final : public pqxx::notification_receiver {
   public:
     Receiver(pqxx::connection_base& c, const std::string& channel, Notifier& local)
         : pqxx::notification_receiver(c, channel), own_pid_(c.backendpid()), local_(local) {}
     void operator()(const std::string& payload, int backend_pid) override {
-        // Our own NOTIFYs come back to us; local subscribers were woken when they were sent.
+        // Our own NOTIFYs come back to us; local subscribers were told when they were sent.
         if (backend_pid == own_pid_) return;
+        const std::string_view p = payload;
+        if (p.starts_with(cancel_prefix)) {
+            const std::string_view digits = p.substr(cancel_prefix.size());
+            JobId id = 0;
+            const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+            if (r.ec == std::errc{} && r.ptr == digits.data() + digits.size()) {
+                local_.notify_cancelled(id);
+            }
+            return;
+        }
         local_.notify(payload);
     }
 
@@ -63,11 +78,15 @@ Subscription PgNotifier::subscribe(Callback cb) {
 
 void PgNotifier::notify(std::string_view queue) {
     local_.notify(queue);
+    send(queue);
+}
+
+void PgNotifier::send(std::string_view payload) {
     bool first = false;
     {
         std::lock_guard lock(pending_mutex_);
         first = pending_.empty();
-        if (pending_.find(queue) == pending_.end()) pending_.emplace(queue);
+        if (pending_.find(payload) == pending_.end()) pending_.emplace(payload);
     }
     start_once();
     // One signal per batch: later wake-ups join the set until the thread takes it.
@@ -137,15 +156,15 @@ void PgNotifier::run() {
                 if (pending) {
                     const auto now = std::chrono::steady_clock::now();
                     if (now - last_sent >= min_notify_gap) {
-                        std::vector<std::string> queues;
+                        std::vector<std::string> payloads;
                         {
                             std::lock_guard lock(pending_mutex_);
-                            queues.assign(pending_.begin(), pending_.end());
+                            payloads.assign(pending_.begin(), pending_.end());
                             pending_.clear();
                         }
                         pqxx::nontransaction tx(conn);
-                        tx.exec_params("SELECT pg_notify($1, q) FROM unnest($2::text[]) AS q",
-                                       channel_, text_array(queues));
+                        tx.exec_params("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                                       channel_, text_array(payloads));
                         last_sent = now;
                     } else {
                         timeout_ms = 1;
@@ -174,13 +193,15 @@ void PgNotifier::run() {
     }
 }
 
-// STUB: in-process only until the PostgreSQL backend sends cancellations over NOTIFY.
 Subscription PgNotifier::subscribe_cancelled(CancelCallback cb) {
-    return local_.subscribe_cancelled(std::move(cb));
+    Subscription s = local_.subscribe_cancelled(std::move(cb));
+    start_once();  // cancellations from other processes arrive through the listener
+    return s;
 }
 
 void PgNotifier::notify_cancelled(JobId id) {
     local_.notify_cancelled(id);
+    send(std::string(cancel_prefix) + std::to_string(id));
 }
 
 }  // namespace jobq::postgres_detail

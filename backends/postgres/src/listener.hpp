@@ -1,6 +1,9 @@
 #pragma once
 // The PostgreSQL notifier: one session connection of its own, in a thread of its own, that
-// LISTENs for wake-ups from other processes and sends this process's wake-ups to them.
+// LISTENs for wake-ups from other processes and sends this process's wake-ups to them. One
+// channel per schema carries both kinds of message: a queue name ("" = every queue) wakes that
+// queue's workers; "cancel <id>" tells subscribers that job <id> was cancelled (a queue name
+// holds no space, so the two cannot be confused).
 //
 // Sending from here, outside the inserting transaction, matters: PostgreSQL serialises every
 // committing transaction that has sent a NOTIFY on one global lock held through its WAL
@@ -10,7 +13,8 @@
 //
 // Started by the first subscription or wake-up; reconnects with backoff when the connection
 // is lost, and then wakes every local queue, since notifications sent meanwhile are gone.
-// Polling stays the fallback.
+// Polling stays the fallback. A cancellation sent while the connection was down is lost: the
+// job's worker runs it to the end and its outcome fails the fence.
 
 #include <atomic>
 #include <mutex>
@@ -37,6 +41,8 @@ class PgNotifier final : public Notifier {
     bool reaches_other_processes() const noexcept override { return true; }
 
   private:
+    /// Queues `payload` for the sender thread (sent once however often it is queued).
+    void send(std::string_view payload);
     void start_once();
     void run();
     void signal_thread();
@@ -53,7 +59,7 @@ class PgNotifier final : public Notifier {
     int wake_pipe_[2] = {-1, -1};  // wakes the thread: something to send, or stop
 
     std::mutex pending_mutex_;
-    std::set<std::string, std::less<>> pending_;  // queues to NOTIFY ("" = all)
+    std::set<std::string, std::less<>> pending_;  // payloads to NOTIFY
 };
 
 }  // namespace jobq::postgres_detail

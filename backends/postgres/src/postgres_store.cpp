@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <mutex>
-#include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -16,6 +15,7 @@ namespace jobq {
 using postgres_detail::any_unique;
 using postgres_detail::ArrayWriter;
 using postgres_detail::insert_jobs;
+using postgres_detail::load_quotas;
 using postgres_detail::micros;
 using postgres_detail::read_job;
 using postgres_detail::Sql;
@@ -96,16 +96,30 @@ int PostgresStore::schema_version() {
 std::vector<InsertResult> PostgresStore::insert(std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};
     const std::string& schema = impl_->options.schema;
+    const std::string tenants = postgres_detail::tenants_of(jobs);
     std::vector<InsertResult> results;
     if (!any_unique(jobs)) {
-        // One statement: the common path is one round trip and one commit.
+        // One statement: the common path is one round trip and one commit. A batch with
+        // tenants inserts nothing there when one of them has a quota; then the quota path.
         auto exec = [this](Sql id, auto&&... args) {
             return impl_->exec("insert", id, std::forward<decltype(args)>(args)...);
         };
-        results = insert_jobs(exec, jobs, schema, nullptr);
+        results = insert_jobs(exec, jobs, schema, nullptr, text_or_null(tenants));
+        if (results.size() != jobs.size()) {
+            results = impl_->in_transaction("insert", [&](auto& exec) {
+                postgres_detail::QuotaCheck quota = load_quotas(exec, tenants, schema);
+                for (const NewJob& job : jobs) quota.admit(job);  // throws before any write
+                return insert_jobs(exec, jobs, schema, nullptr);
+            });
+        }
     } else {
-        results = impl_->in_transaction(
-            "insert", [&](auto& exec) { return insert_jobs(exec, jobs, schema, nullptr); });
+        results = impl_->in_transaction("insert", [&](auto& exec) {
+            postgres_detail::QuotaCheck quota;
+            if (!tenants.empty()) quota = load_quotas(exec, tenants, schema);
+            // A quota exceeded midway throws out of the uncommitted transaction: nothing stays.
+            return insert_jobs(exec, jobs, schema, nullptr, nullptr,
+                               quota.empty() ? nullptr : &quota);
+        });
     }
     impl_->wake_inserted(jobs, results);
     return results;
@@ -121,9 +135,38 @@ std::vector<InsertResult> PostgresStore::enqueue_in(pqxx::transaction_base& tx,
     auto exec = [&](Sql id, auto&&... args) {
         return tx.exec_params(impl_->sql.text(id), std::forward<decltype(args)>(args)...);
     };
+    const std::string& schema = impl_->options.schema;
+    // The NOTIFY goes with the caller's commit, so nobody is woken for a rollback.
+    const char* channel = impl_->sql.channel().c_str();
     try {
-        // The NOTIFY goes with the caller's commit, so nobody is woken for a rollback.
-        return insert_jobs(exec, jobs, impl_->options.schema, impl_->sql.channel().c_str());
+        const std::string tenants = postgres_detail::tenants_of(jobs);
+        if (tenants.empty()) return insert_jobs(exec, jobs, schema, channel);
+        if (!any_unique(jobs)) {
+            std::vector<InsertResult> results =
+                insert_jobs(exec, jobs, schema, channel, tenants.c_str());
+            if (results.size() == jobs.size()) return results;
+            // A tenant has a quota: every job is new, so the check is done before any write
+            // and a QuotaExceeded leaves the caller's transaction as it found it.
+            postgres_detail::QuotaCheck quota = load_quotas(exec, tenants, schema);
+            for (const NewJob& job : jobs) quota.admit(job);
+            return insert_jobs(exec, jobs, schema, channel);
+        }
+        postgres_detail::QuotaCheck quota = load_quotas(exec, tenants, schema);
+        if (quota.empty()) return insert_jobs(exec, jobs, schema, channel);
+        // Which unique jobs coalesce is known only while inserting: the jobs go in under a
+        // savepoint that a QuotaExceeded rolls back, so the caller's transaction stays usable
+        // and holds none of them. (Other errors leave it as they always have.)
+        tx.exec0("SAVEPOINT jobq_quota");
+        try {
+            std::vector<InsertResult> results =
+                insert_jobs(exec, jobs, schema, channel, nullptr, &quota);
+            tx.exec0("RELEASE SAVEPOINT jobq_quota");
+            return results;
+        } catch (const QuotaExceeded&) {
+            tx.exec0("ROLLBACK TO SAVEPOINT jobq_quota");
+            tx.exec0("RELEASE SAVEPOINT jobq_quota");
+            throw;
+        }
     } catch (...) {
         bool lost = false;
         postgres_detail::rethrow_as_error("enqueue_in", lost);
@@ -136,35 +179,6 @@ InsertResult PostgresStore::enqueue_in(pqxx::transaction_base& tx, const JobSpec
 }
 
 // ---- the worker's path: claim, heartbeat, complete ---------------------------------------
-
-ClaimResult PostgresStore::claim(const ClaimRequest& request) {
-    ArrayWriter queues;
-    ArrayWriter limits;
-    std::vector<std::string_view> order;
-    for (const QueueDemand& d : request.queues) {
-        if (d.limit <= 0) continue;
-        queues.add(d.queue);
-        limits.add(d.limit);
-        order.push_back(d.queue);
-    }
-    if (order.empty()) return {};
-    const pqxx::result r =
-        impl_->exec("claim", Sql::claim, std::move(queues).finish(), std::move(limits).finish(),
-                    micros(request.now), request.worker_id, micros(request.lease_expires_at));
-    std::vector<Job> jobs;
-    jobs.reserve(r.size());
-    for (const pqxx::row& row : r) jobs.push_back(read_job(row));
-    impl_->vacuumer.rows_claimed(static_cast<std::int64_t>(jobs.size()));
-    // Callers get each queue's jobs together, in the request's queue order, in claim order.
-    auto rank = [&order](const Job& j) {
-        return std::find(order.begin(), order.end(), j.queue) - order.begin();
-    };
-    std::sort(jobs.begin(), jobs.end(), [&](const Job& a, const Job& b) {
-        return std::make_tuple(rank(a), a.priority, a.run_at, a.id) <
-               std::make_tuple(rank(b), b.priority, b.run_at, b.id);
-    });
-    return ClaimResult{std::move(jobs), {}, {}};
-}
 
 std::vector<JobId> PostgresStore::heartbeat(const HeartbeatRequest& request) {
     std::vector<JobId> lost;
@@ -194,8 +208,14 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
     if (outcomes.empty()) return applied;
     for (const Outcome& o : outcomes) detail::outcome_state(o);  // rejects unknown kinds
 
+    // What the applied outcomes free: the (scope, name) of each of their jobs' limit rows,
+    // and the jobs' queues; how many of the rows were full.
+    ArrayWriter freed_scopes, freed_names;
+    std::vector<std::string> queues;
+    std::int64_t freed = 0;
+
     // The arrays of one round (see Sql::complete); ordinals are 1-based positions in it.
-    auto run_round = [&](auto& exec, const std::vector<std::size_t>& round) {
+    auto run_round = [&](auto& exec, const std::vector<std::size_t>& round, bool release) {
         ArrayWriter id, attempt, worker, expired_by, state, run_at, finished_at, result, error,
             refund;
         for (const std::size_t i : round) {
@@ -224,25 +244,54 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
             Sql::complete, std::move(id).finish(), std::move(attempt).finish(),
             std::move(worker).finish(), std::move(expired_by).finish(), std::move(state).finish(),
             std::move(run_at).finish(), std::move(finished_at).finish(), std::move(result).finish(),
-            std::move(error).finish(), std::move(refund).finish());
+            std::move(error).finish(), std::move(refund).finish(), release);
         for (const pqxx::row& row : r) {
-            const auto ord = static_cast<std::size_t>(postgres_detail::RowView(row).int64(0));
+            const postgres_detail::RowView v(row);
+            const auto ord = static_cast<std::size_t>(v.int64(0));
             if (ord >= 1 && ord <= round.size()) applied[round[ord - 1]] = true;
+            const std::string_view queue = v.text(1);
+            if (std::find(queues.begin(), queues.end(), queue) == queues.end()) {
+                queues.emplace_back(queue);
+            }
+            freed = std::max(freed, v.int64(4));
+            if (release) continue;
+            freed_scopes.add("queue");
+            freed_names.add(queue);
+            freed_scopes.add("kind");
+            freed_names.add(v.text(2));
+            if (!v.is_null(3)) {
+                freed_scopes.add("tenant");
+                freed_names.add(v.text(3));
+            }
         }
     };
 
     const auto rounds = rounds_of(outcomes);
     std::lock_guard lock(impl_->running_rows);
     if (rounds.size() == 1) {
+        // One statement, limit rows included: the common path is one round trip.
         auto exec = [this](Sql id, auto&&... args) {
             return impl_->exec("complete", id, std::forward<decltype(args)>(args)...);
         };
-        run_round(exec, rounds.front());
+        run_round(exec, rounds.front(), true);
     } else {
         impl_->in_transaction("complete", [&](auto& exec) {
-            for (const auto& round : rounds) run_round(exec, round);
+            // The limit rows once, after every job row: a transaction that holds limit rows
+            // never waits for a job row (that is what keeps claims, completions and cancels
+            // free of deadlocks).
+            for (const auto& round : rounds) run_round(exec, round, false);
+            if (!queues.empty()) {
+                const pqxx::result r = exec(Sql::release_running, std::move(freed_scopes).finish(),
+                                            std::move(freed_names).finish());
+                freed = postgres_detail::RowView(r[0]).int64(0);
+            }
             return 0;
         });
+    }
+    // A slot came free under a cap that was full: whoever waits for one may claim now. (Under
+    // limits that do not bind, completions wake nobody: each wake-up is a NOTIFY and a claim.)
+    if (freed > 0) {
+        for (const std::string& queue : queues) impl_->notifier->notify(queue);
     }
     return applied;
 }
@@ -323,7 +372,18 @@ std::optional<Timestamp> PostgresStore::next_run_at(std::span<const std::string>
 // ---- operator actions and maintenance ----------------------------------------------------
 
 ChangeResult PostgresStore::cancel(JobId id, Timestamp now) {
-    return impl_->change_one("cancel", Sql::cancel, id, now);
+    const pqxx::result r = impl_->exec("cancel", Sql::cancel, id, micros(now));
+    ChangeResult result;
+    if (r.empty()) return result;
+    const int columns = static_cast<int>(r.columns());
+    result.job = read_job(r[0]);
+    result.changed = r[0][columns - 1].as<bool>();
+    if (result.changed && r[0][columns - 2].as<bool>()) {
+        // It was running: its worker (in whichever process) stops it, and its slot is free.
+        impl_->notifier->notify_cancelled(id);
+        impl_->notifier->notify(result.job->queue);
+    }
+    return result;
 }
 
 ChangeResult PostgresStore::retry(JobId id, Timestamp now) {

@@ -10,9 +10,9 @@ namespace {
 
 // "id, kind, ..." -> "j.id, j.kind, ...": statements that join a batch to the table name
 // their columns.
-std::string qualified_columns(std::string_view prefix) {
+std::string qualified_columns(std::string_view prefix,
+                              std::string_view cols = detail::job_columns) {
     std::string out;
-    std::string_view cols = detail::job_columns;
     while (!cols.empty()) {
         const std::size_t comma = cols.find(',');
         std::string_view col = cols.substr(0, comma);
@@ -33,6 +33,19 @@ std::string with_table(std::string sql, std::string_view marker, const std::stri
         at += table.size();
     }
     return sql;
+}
+
+// The CTEs `locked` and `freed` that take `keys`' n (a CTE of scope, name, n) off the running
+// counts of those limit rows that exist, never below 0; `freed` returns one row per row
+// changed, `was_full` when it was at its cap (someone may be waiting for the slot). The rows are
+// locked in (scope, name) order first, as every locker of several limit rows does, so two of these
+// cannot deadlock; the caller has locked its job rows before.
+std::string release_running(const std::string& keys) {
+    return " locked AS MATERIALIZED (SELECT l.scope, l.name, k.n FROM @L l JOIN " + keys +
+           " k ON l.scope = k.scope AND l.name = k.name ORDER BY l.scope, l.name FOR UPDATE OF l),"
+           " freed AS (UPDATE @L l SET running = greatest(0, l.running - k.n) FROM locked k"
+           " WHERE l.scope = k.scope AND l.name = k.name"
+           " RETURNING l.running + k.n >= l.max_running AS was_full)";
 }
 
 }  // namespace
@@ -83,6 +96,27 @@ const char* Statements::name(Sql id) {
         "jobq_schedules_sync_insert",
         "jobq_schedules_sync_update",
         "jobq_schedules_sync_remove",
+        "jobq_flow_scan",
+        "jobq_flow_lock",
+        "jobq_flow_candidates",
+        "jobq_flow_start",
+        "jobq_release_running",
+        "jobq_quota_lock",
+        "jobq_quota_count",
+        "jobq_limit_list",
+        "jobq_limit_get",
+        "jobq_limit_prepare",
+        "jobq_limit_upsert",
+        "jobq_limit_remove",
+        "jobq_queue_pause",
+        "jobq_queue_resume",
+        "jobq_worker_upsert",
+        "jobq_worker_remove",
+        "jobq_worker_list",
+        "jobq_wait_limits",
+        "jobq_wait_ahead",
+        "jobq_wait_workers",
+        "jobq_wait_groups",
     };
     // A statement added to Sql without a name here would be registered as nullptr.
     static_assert(names.back() != nullptr, "every statement of Sql needs a name");
@@ -101,13 +135,17 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     // One row per job in 13 parallel arrays; returns the new ids. $14 the channel to NOTIFY
     // in the same transaction, or NULL for none: only enqueue_in, inside the caller's
     // transaction, needs that (see listener.hpp for why the store's own inserts do not).
-    // Only jobs runnable now wake anyone, one NOTIFY per distinct queue.
+    // Only jobs runnable now wake anyone, one NOTIFY per distinct queue. $15 the batch's
+    // tenants (NULL: none): when one of them has a quota, nothing is inserted and no id
+    // returned, and the caller takes the quota path (see job_insert.hpp).
     at(Sql::insert_jobs) =
         "WITH ins AS (INSERT INTO @T (kind, queue, tenant, payload, priority, state,"
         " max_attempts, created_at, run_at, timeout_us, unique_key, tags, retry_policy)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::smallint[],"
         " $6::text[], $7::int[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[],"
         " $12::jsonb[], $13::jsonb[])"
+        " WHERE $15::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM @L WHERE scope = 'tenant'"
+        " AND name = ANY($15::text[]) AND max_queued IS NOT NULL)"
         " RETURNING id, queue, state),"
         " woken AS (SELECT pg_notify($14, d.queue) FROM"
         " (SELECT DISTINCT queue FROM ins WHERE state = 'available') d"
@@ -128,16 +166,29 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     // retryable ones (few: the scheduler promotes them), each locked with SKIP LOCKED so
     // concurrent claimers pass each other instead of queueing on row locks; the best of both
     // per queue become running in the same statement.
+    //
+    // This is the plain claim, for jobs without a tenant while the store holds no limit row.
+    // A queue is left out (claims nothing here; the caller takes the flow path, see
+    // postgres_claim.cpp) when any limit row exists or the queue has a claimable tenant job. The
+    // `gate` update changes no row: it takes the limits table's ROW EXCLUSIVE lock before the
+    // statement's snapshot, so a set_limits (EXCLUSIVE) that creates a row either waits for
+    // this claim to commit, and counts its jobs, or commits first, and this claim sees the row.
     at(Sql::claim) =
-        "WITH demand AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(queue, lim)),"
+        "WITH demand AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(queue, lim)"
+        " WHERE NOT EXISTS (SELECT 1 FROM @L)"
+        " AND NOT EXISTS (SELECT 1 FROM @T t WHERE t.state = 'available'"
+        " AND t.tenant IS NOT NULL AND t.queue = d.queue)"
+        " AND NOT EXISTS (SELECT 1 FROM @T t WHERE t.state IN ('scheduled', 'retryable')"
+        " AND t.run_at <= $3 AND t.tenant IS NOT NULL AND t.queue = d.queue)),"
+        " gate AS (UPDATE @L SET running = running WHERE false RETURNING 1),"
         " avail AS MATERIALIZED (SELECT c.* FROM demand d CROSS JOIN LATERAL"
         " (SELECT id, priority, run_at, queue FROM @T WHERE state = 'available'"
-        " AND queue = d.queue ORDER BY priority, run_at, id LIMIT d.lim"
+        " AND tenant IS NULL AND queue = d.queue ORDER BY priority, run_at, id LIMIT d.lim"
         " FOR UPDATE SKIP LOCKED) c),"
         " due AS MATERIALIZED (SELECT c.* FROM demand d CROSS JOIN LATERAL"
         " (SELECT id, priority, run_at, queue FROM @T"
-        " WHERE state IN ('scheduled', 'retryable') AND run_at <= $3 AND queue = d.queue"
-        " ORDER BY priority, run_at, id LIMIT d.lim FOR UPDATE SKIP LOCKED) c),"
+        " WHERE state IN ('scheduled', 'retryable') AND run_at <= $3 AND tenant IS NULL"
+        " AND queue = d.queue ORDER BY priority, run_at, id LIMIT d.lim FOR UPDATE SKIP LOCKED) c),"
         " picked AS (SELECT y.id FROM (SELECT x.id, x.queue, row_number() OVER"
         " (PARTITION BY x.queue ORDER BY x.priority, x.run_at, x.id) AS rn"
         " FROM (SELECT * FROM avail UNION ALL SELECT * FROM due) x) y"
@@ -156,9 +207,14 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
 
     // One row per outcome: id, attempt, worker (the fence); lease expired by (NULL: not
     // required); new state; run_at (NULL: unchanged); finished_at; result; error entry
-    // (NULL: none); attempts refunded. Returns the ordinals of the outcomes that applied.
+    // (NULL: none); attempts refunded. $11: also take the applied jobs off the running counts
+    // of their limit rows (in the same statement, so a store without limits pays one
+    // existence check for it; its update of the limits table takes that table's ROW EXCLUSIVE
+    // lock before the snapshot, which keeps a row created meanwhile exact, as in Sql::claim).
+    // Returns per applied outcome its ordinal, queue, kind and tenant, and how many of the
+    // limit rows changed were at their cap.
     at(Sql::complete) =
-        "UPDATE @T j SET state = o.state, run_at = coalesce(o.run_at, j.run_at),"
+        "WITH done AS (UPDATE @T j SET state = o.state, run_at = coalesce(o.run_at, j.run_at),"
         " finished_at = o.finished_at, lease_expires_at = NULL,"
         " result = CASE WHEN o.state = 'completed' THEN o.result ELSE j.result END,"
         " errors = CASE WHEN o.error IS NULL THEN j.errors"
@@ -170,7 +226,14 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " refund, ord)"
         " WHERE j.id = o.id AND j.attempt = o.attempt AND j.worker_id = o.worker_id"
         " AND j.state = 'running' AND (o.expired_by IS NULL OR j.lease_expires_at <= o.expired_by)"
-        " RETURNING o.ord";
+        " RETURNING o.ord, j.queue, j.kind, j.tenant),"
+        " dec AS (SELECT k.scope, k.name, count(*) AS n FROM done d CROSS JOIN LATERAL"
+        " (VALUES ('queue', d.queue), ('kind', d.kind), ('tenant', d.tenant)) AS k(scope, name)"
+        " WHERE $11::boolean AND k.name IS NOT NULL AND EXISTS (SELECT 1 FROM @L)"
+        " GROUP BY k.scope, k.name)," +
+        release_running("dec") +
+        " SELECT d.ord, d.queue, d.kind, d.tenant,"
+        " (SELECT count(*) FROM freed WHERE was_full) FROM done d";
 
     at(Sql::get) = "SELECT " + cols + " FROM @T WHERE id = $1";
 
@@ -182,10 +245,22 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
                ") SELECT u.*, true FROM u UNION ALL SELECT " + cols +
                ", false FROM @T WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)";
     };
-    // $1 id, $2 now.
-    at(Sql::cancel) = change_one(
-        "UPDATE @T SET state = 'cancelled', finished_at = $2, lease_expires_at = NULL"
-        " WHERE id = $1 AND state NOT IN ('completed', 'cancelled', 'discarded')");
+    // $1 id, $2 now. As change_one, with one more column before the last: whether the job
+    // was running (its limit rows' running counts drop by one in the same statement). The job
+    // row is locked before the limit rows, as complete() does.
+    at(Sql::cancel) =
+        "WITH prev AS MATERIALIZED (SELECT id, state FROM @T WHERE id = $1 FOR UPDATE),"
+        " u AS (UPDATE @T j SET state = 'cancelled', finished_at = $2, lease_expires_at = NULL"
+        " FROM prev WHERE j.id = prev.id"
+        " AND prev.state NOT IN ('completed', 'cancelled', 'discarded')"
+        " RETURNING " +
+        jcols +
+        ", prev.state = 'running' AS was_running),"
+        " dec AS (SELECT k.scope, k.name, 1 AS n FROM u CROSS JOIN LATERAL"
+        " (VALUES ('queue', u.queue), ('kind', u.kind), ('tenant', u.tenant)) AS k(scope, name)"
+        " WHERE u.was_running AND k.name IS NOT NULL)," +
+        release_running("dec") + " SELECT u.*, true FROM u UNION ALL SELECT " + cols +
+        ", false, false FROM @T WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM u)";
     at(Sql::retry) = change_one(
         "UPDATE @T SET state = 'available', run_at = $2, finished_at = NULL,"
         " lease_expires_at = NULL, max_attempts = greatest(max_attempts, attempt + 1)"
@@ -238,13 +313,18 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " SELECT count(*) FROM d";
 
     add_schedule_statements();
+    add_flow_statements();
 
-    // @T the jobs, @S the schedules, @R the schedules' history.
+    // @T the jobs, @S the schedules, @R the schedules' history, @L the limit rows, @W the
+    // workers.
     for (std::string& t : texts_) {
         t = with_table(std::move(t), "@T", table);
         t = with_table(std::move(t), "@S", quoted + ".schedules");
         t = with_table(std::move(t), "@R", quoted + ".schedule_runs");
+        t = with_table(std::move(t), "@L", quoted + ".limits");
+        t = with_table(std::move(t), "@W", quoted + ".workers");
     }
+    lock_limits_ = "LOCK TABLE " + quoted + ".limits IN EXCLUSIVE MODE";
 }
 
 void Statements::add_schedule_statements() {
@@ -345,6 +425,227 @@ void Statements::add_schedule_statements() {
     // for schedule_remove).
     at(Sql::schedules_sync_remove) =
         "DELETE FROM @S WHERE declared AND name <> ALL($1::text[]) RETURNING name";
+}
+
+void Statements::add_flow_statements() {
+    const std::string lcols{limit_columns};
+    const std::string qlcols = qualified_columns("l.", limit_columns);
+    const std::string wcols{worker_columns};
+    auto at = [this](Sql id) -> std::string& {
+        return texts_[static_cast<std::size_t>(id)];
+    };
+    // A skip-scan step over the tenant claim index: the first tenant of queue `queue` above
+    // `above` (byte order), one index seek. Tenants compare as "C", as the index holds them.
+    auto next_tenant = [](const std::string& queue, const std::string& above) {
+        return "(SELECT j.tenant FROM @T j WHERE j.state = 'available' AND j.tenant IS NOT NULL"
+               " AND j.queue = " +
+               queue + (above.empty() ? "" : " AND j.tenant COLLATE \"C\" > " + above) +
+               " ORDER BY j.tenant COLLATE \"C\" LIMIT 1)";
+    };
+    // limit_columns' types, all NULL: the columns of flow_scan's rows that are not a row.
+    const std::string no_limit_row =
+        "NULL::text, NULL::text, NULL::int, NULL::int, NULL::bigint, NULL::int, NULL::bigint,"
+        " NULL::int, NULL::boolean, NULL::bigint, NULL::float8, NULL::bigint, NULL::bigint";
+    const std::string limited =
+        "(max_running IS NOT NULL OR rate_limit IS NOT NULL OR max_queued IS NOT NULL"
+        " OR weight <> 1)";
+
+    // What a claim under flow control looks at first, in one autocommit statement (no row
+    // lock is held after it). $1 queues, $2 their rotation cursors (NULL: from the start),
+    // $3 now, $4 max_tenants_per_claim. Due scheduled and retryable jobs of the queues become
+    // available first (SKIP LOCKED, as promote_due). Rows, by `part`:
+    //   'a' tenant:  the queue's tenants with available jobs after the cursor, by a skip-scan
+    //                of the tenant claim index (at most $4 + 1: one more says there are more);
+    //   'w' tenant:  when those were fewer than $4, tenants from the start up to the cursor
+    //                (the rotation wraps; at most $4);
+    //   'p':         the queue has available jobs without a tenant;
+    //   'd' tenant:  tenants of the jobs just promoted (invisible to the scans above, which
+    //                read the statement's snapshot; NULL: no tenant);
+    //   'l':         the store holds a limit row;
+    //   'q' + row:   a queue's limit row (limit_columns from column 3 on), unlocked: a queue
+    //                that is paused, at its cap or out of tokens is left alone without
+    //                taking any lock (a completion that frees its slot wakes it).
+    // Promotion goes by id = ANY(ARRAY(...)): as a join, the generic plan hashes the table.
+    at(Sql::flow_scan) =
+        "WITH RECURSIVE demand AS (SELECT * FROM unnest($1::text[], $2::text[]) AS d(queue, "
+        "cursor)),"
+        " promoted AS (UPDATE @T SET state = 'available' WHERE id = ANY(ARRAY(SELECT id FROM @T"
+        " WHERE state IN ('scheduled', 'retryable') AND run_at <= $3 AND queue = ANY($1::text[])"
+        " FOR UPDATE SKIP LOCKED)) RETURNING queue, tenant),"
+        " after(queue, tenant, n) AS (SELECT d.queue, " +
+        next_tenant("d.queue", "coalesce(d.cursor, '')") +
+        ", 1 FROM demand d UNION ALL SELECT a.queue, " + next_tenant("a.queue", "a.tenant") +
+        ", a.n + 1 FROM after a WHERE a.tenant IS NOT NULL AND a.n <= $4),"
+        " wrap(queue, cursor, tenant, n) AS (SELECT d.queue, d.cursor, " +
+        next_tenant("d.queue", "") +
+        ", 1 FROM demand d WHERE d.cursor IS NOT NULL AND (SELECT count(*) FROM after a"
+        " WHERE a.queue = d.queue AND a.tenant IS NOT NULL) < $4"
+        " UNION ALL SELECT w.queue, w.cursor, " +
+        next_tenant("w.queue", "w.tenant") +
+        ", w.n + 1 FROM wrap w WHERE w.tenant IS NOT NULL AND w.tenant COLLATE \"C\" < w.cursor"
+        " AND w.n < $4)"
+        " SELECT s.*, " +
+        no_limit_row +
+        " FROM (SELECT 'a' AS part, queue, tenant FROM after WHERE tenant IS NOT NULL"
+        " UNION ALL SELECT 'w', queue, tenant FROM wrap"
+        " WHERE tenant IS NOT NULL AND tenant COLLATE \"C\" <= cursor"
+        " UNION ALL SELECT 'p', d.queue, NULL FROM demand d WHERE EXISTS (SELECT 1 FROM @T j"
+        " WHERE j.state = 'available' AND j.tenant IS NULL AND j.queue = d.queue)"
+        " UNION ALL (SELECT DISTINCT 'd', queue, tenant FROM promoted)"
+        " UNION ALL SELECT 'l', NULL, NULL WHERE EXISTS (SELECT 1 FROM @L)) s"
+        " UNION ALL SELECT 'q', NULL, NULL, " +
+        lcols + " FROM @L WHERE scope = 'queue' AND name = ANY($1::text[])";
+
+    // The limit rows a flow claim reads, locked in (scope, name) order until it commits: so
+    // claimers in every process take turns on them and each reads the counts the previous one
+    // wrote. $1 the queues, $2 the tenants it will fetch from; every kind row.
+    at(Sql::flow_lock) = "SELECT " + lcols +
+                         " FROM @L WHERE scope = 'kind'"
+                         " OR (scope = 'queue' AND name = ANY($1::text[]))"
+                         " OR (scope = 'tenant' AND name = ANY($2::text[]))"
+                         " ORDER BY scope, name FOR UPDATE";
+
+    // Candidates of a flow claim: for each (queue, tenant, limit) of $1, $2, $3 (tenant '': the
+    // jobs without one) the first `limit` available jobs in claim order, locked with SKIP
+    // LOCKED, leaving out the (queue, kind) pairs of $4, $5 (kinds at their cap). One ordered
+    // walk of a claim index per tenant. Returns id, queue, kind, tenant, priority, run_at.
+    auto candidates = [](const std::string& tenant_match) {
+        return " (SELECT c.* FROM want w CROSS JOIN LATERAL (SELECT j.id, j.queue, j.kind,"
+               " j.tenant, j.priority, j.run_at FROM @T j WHERE j.state = 'available'"
+               " AND j.queue = w.queue AND " +
+               tenant_match +
+               " AND NOT EXISTS (SELECT 1 FROM blocked b WHERE b.queue = j.queue"
+               " AND b.kind = j.kind)"
+               " ORDER BY j.priority, j.run_at, j.id LIMIT w.lim FOR UPDATE OF j SKIP LOCKED) c)";
+    };
+    at(Sql::flow_candidates) =
+        "WITH want AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS w(queue,"
+        " tenant, lim)),"
+        " blocked AS (SELECT * FROM unnest($4::text[], $5::text[]) AS b(queue, kind)),"
+        " named AS MATERIALIZED" +
+        candidates(
+            "j.tenant IS NOT NULL AND j.tenant COLLATE \"C\" = w.tenant AND w.tenant <> ''") +
+        ", plain AS MATERIALIZED" + candidates("j.tenant IS NULL AND w.tenant = ''") +
+        " SELECT * FROM named UNION ALL SELECT * FROM plain";
+
+    // The end of a flow claim: $1 the picked ids become running as in the plain claim ($2 now,
+    // $3 worker, $4 lease); each limit row of $5 scope, $6 name (all locked by flow_lock) gets
+    // $7 more running jobs and, unless NULL, the bucket $8 tokens at $9.
+    at(Sql::flow_start) =
+        "WITH lim AS (UPDATE @L l SET running = l.running + u.started,"
+        " tokens = coalesce(u.tokens, l.tokens), tokens_at = coalesce(u.tokens_at, l.tokens_at)"
+        " FROM unnest($5::text[], $6::text[], $7::bigint[], $8::float8[], $9::bigint[])"
+        " AS u(scope, name, started, tokens, tokens_at)"
+        " WHERE l.scope = u.scope AND l.name = u.name RETURNING 1)"
+        " UPDATE @T j SET state = 'running', attempt = j.attempt + 1, attempted_at = $2,"
+        " worker_id = $3, lease_expires_at = $4 FROM unnest($1::bigint[]) AS p(id)"
+        " WHERE j.id = p.id RETURNING " +
+        qualified_columns("j.");
+
+    // Takes one running job off the limit rows $1 scope, $2 name per element (repeats add
+    // up). Returns how many of the rows changed were at their cap.
+    at(Sql::release_running) =
+        "WITH keys AS (SELECT scope, name, count(*) AS n FROM unnest($1::text[], $2::text[])"
+        " AS k(scope, name) GROUP BY scope, name)," +
+        release_running("keys") + " SELECT count(*) FROM freed WHERE was_full";
+
+    // Quotas: $1 the batch's tenants, $2 the schema. The tenants with max_queued, each under a
+    // transaction-scoped advisory lock taken in name order, so the enqueues of one tenant
+    // count and insert one at a time. Not the row lock: a caller's transaction (enqueue_in)
+    // may stay open long, and claims lock the tenant rows.
+    at(Sql::quota_lock) =
+        "SELECT q.name, q.max_queued,"
+        " pg_advisory_xact_lock(hashtext('jobq.quota'), hashtext($2 || ':' || q.name))::text"
+        " FROM (SELECT name, max_queued FROM @L WHERE scope = 'tenant'"
+        " AND name = ANY($1::text[]) AND max_queued IS NOT NULL ORDER BY name OFFSET 0) q";
+    // $1 tenants. Their queued jobs now (a statement after the lock: a fresh snapshot).
+    at(Sql::quota_count) =
+        "SELECT t.name, (SELECT count(*) FROM @T j WHERE j.tenant = t.name"
+        " AND j.state IN ('pending', 'scheduled', 'available', 'retryable'))"
+        " FROM unnest($1::text[]) AS t(name)";
+
+    at(Sql::limit_list) = "SELECT " + lcols + " FROM @L";
+    // $1 scope, $2 name.
+    at(Sql::limit_get) = "SELECT " + lcols + " FROM @L WHERE scope = $1 AND name = $2";
+    // $1 scope, $2 name: the scope's running jobs now, and its row (NULLs when none). Runs
+    // under the limits table's EXCLUSIVE lock, so no claim, completion or cancel is between
+    // its job update and its limit rows while the jobs are counted.
+    at(Sql::limit_prepare) =
+        "SELECT (SELECT count(*) FROM @T j WHERE j.state = 'running' AND CASE $1::text"
+        " WHEN 'queue' THEN j.queue = $2 WHEN 'kind' THEN j.kind = $2 ELSE j.tenant = $2 END), " +
+        qlcols + " FROM (SELECT 1) x LEFT JOIN @L l ON l.scope = $1 AND l.name = $2";
+    // $1..$13 the columns of limit_columns. An existing row keeps its pause flag.
+    at(Sql::limit_upsert) =
+        "INSERT INTO @L AS l (" + lcols +
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        " ON CONFLICT (scope, name) DO UPDATE SET max_running = excluded.max_running,"
+        " rate_limit = excluded.rate_limit, rate_period_us = excluded.rate_period_us,"
+        " rate_burst = excluded.rate_burst, max_queued = excluded.max_queued,"
+        " weight = excluded.weight, running = excluded.running, tokens = excluded.tokens,"
+        " tokens_at = excluded.tokens_at, updated_at = excluded.updated_at RETURNING " +
+        lcols;
+    // $1 scope, $2 name, $3 now. Deletes the row, or clears the limits of a paused queue's
+    // row. Returns how many rows it changed.
+    at(Sql::limit_remove) =
+        "WITH old AS MATERIALIZED (SELECT scope, name, paused, " + limited +
+        " AS limited FROM @L WHERE scope = $1 AND name = $2 FOR UPDATE),"
+        " del AS (DELETE FROM @L l USING old WHERE l.scope = old.scope AND l.name = old.name"
+        " AND NOT old.paused RETURNING 1),"
+        " upd AS (UPDATE @L l SET max_running = NULL, rate_limit = NULL, rate_period_us = NULL,"
+        " rate_burst = NULL, max_queued = NULL, weight = 1, updated_at = $3 FROM old"
+        " WHERE l.scope = old.scope AND l.name = old.name AND old.paused AND old.limited"
+        " RETURNING 1)"
+        " SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM upd)";
+    // $1 queue, $2 now; under the EXCLUSIVE lock (a new row counts the running jobs). Returns
+    // a row when it changed something.
+    at(Sql::queue_pause) =
+        "INSERT INTO @L AS l (scope, name, paused, running, updated_at) VALUES ('queue', $1,"
+        " true, (SELECT count(*) FROM @T WHERE state = 'running' AND queue = $1), $2)"
+        " ON CONFLICT (scope, name) DO UPDATE SET paused = true, updated_at = $2"
+        " WHERE NOT l.paused RETURNING 1";
+    // $1 queue, $2 now. A paused row without limits goes; one with limits is unpaused.
+    // Returns how many rows it changed.
+    at(Sql::queue_resume) =
+        "WITH old AS MATERIALIZED (SELECT scope, name, " + limited +
+        " AS limited FROM @L WHERE scope = 'queue' AND name = $1 AND paused FOR UPDATE),"
+        " del AS (DELETE FROM @L l USING old WHERE l.scope = old.scope AND l.name = old.name"
+        " AND NOT old.limited RETURNING 1),"
+        " upd AS (UPDATE @L l SET paused = false, updated_at = $2 FROM old"
+        " WHERE l.scope = old.scope AND l.name = old.name AND old.limited RETURNING 1)"
+        " SELECT (SELECT count(*) FROM del) + (SELECT count(*) FROM upd)";
+
+    // $1..$5 the columns of worker_columns.
+    at(Sql::worker_upsert) = "INSERT INTO @W (" + wcols +
+                             ") VALUES ($1, $2::text[], $3, $4, $5)"
+                             " ON CONFLICT (id) DO UPDATE SET queues = excluded.queues,"
+                             " started_at = excluded.started_at, seen_at = excluded.seen_at,"
+                             " expires_at = excluded.expires_at";
+    // $1 id.
+    at(Sql::worker_remove) = "DELETE FROM @W WHERE id = $1";
+    // $1 now. Live workers by id; the expired ones are deleted.
+    at(Sql::worker_list) = "WITH gone AS (DELETE FROM @W WHERE expires_at <= $1) SELECT " + wcols +
+                           " FROM @W WHERE expires_at > $1 ORDER BY id";
+
+    // $1 queue, $2 kind, $3 tenant (NULL: none). The rows of a job's scopes.
+    at(Sql::wait_limits) = "SELECT " + lcols +
+                           " FROM @L WHERE (scope = 'queue' AND name = $1)"
+                           " OR (scope = 'kind' AND name = $2) OR (scope = 'tenant' AND name = $3)";
+    // $1 queue, $2 priority, $3 run_at, $4 id: available jobs of the queue before that place in
+    // claim order, in both claim indexes.
+    auto ahead_in = [](const char* tenant) {
+        return std::string("(SELECT count(*) FROM @T WHERE state = 'available' AND tenant ") +
+               tenant + " AND queue = $1 AND (priority, run_at, id) < ($2::smallint, $3, $4))";
+    };
+    at(Sql::wait_ahead) = "SELECT " + ahead_in("IS NULL") + " + " + ahead_in("IS NOT NULL");
+    // $1 queue, $2 now.
+    at(Sql::wait_workers) =
+        "SELECT " + wcols + " FROM @W WHERE expires_at > $2 AND $1 = ANY(queues) ORDER BY id";
+    // $1 now. Waiting jobs per (queue, kind, tenant, state); due ones count as available.
+    at(Sql::wait_groups) =
+        "SELECT queue, kind, coalesce(tenant, ''), CASE WHEN state IN ('scheduled', 'retryable')"
+        " AND run_at <= $1 THEN 'available' ELSE state END AS st, count(*) FROM @T"
+        " WHERE state IN ('pending', 'scheduled', 'available', 'retryable')"
+        " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4";
 }
 
 }  // namespace jobq::postgres_detail

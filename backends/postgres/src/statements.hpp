@@ -45,6 +45,28 @@ enum class Sql : std::size_t {
     schedules_sync_insert,
     schedules_sync_update,
     schedules_sync_remove,
+    // flow control
+    flow_scan,
+    flow_lock,
+    flow_candidates,
+    flow_start,
+    release_running,
+    quota_lock,
+    quota_count,
+    limit_list,
+    limit_get,
+    limit_prepare,
+    limit_upsert,
+    limit_remove,
+    queue_pause,
+    queue_resume,
+    worker_upsert,
+    worker_remove,
+    worker_list,
+    wait_limits,
+    wait_ahead,
+    wait_workers,
+    wait_groups,
     count_,  // not a statement
 };
 
@@ -58,6 +80,14 @@ inline constexpr std::string_view schedule_columns =
 inline constexpr std::string_view schedule_run_columns =
     "schedule, fire_at, outcome, job_id, last_fire_at, count, reason, recorded_at";
 
+/// Every column of a limit row, in the order the flow statements return them.
+inline constexpr std::string_view limit_columns =
+    "scope, name, max_running, rate_limit, rate_period_us, rate_burst, max_queued, weight, "
+    "paused, running, tokens, tokens_at, updated_at";
+
+/// Every column of a worker record, in the order the worker statements return them.
+inline constexpr std::string_view worker_columns = "id, queues, started_at, seen_at, expires_at";
+
 /// The texts of every statement for one schema.
 class Statements {
   public:
@@ -67,14 +97,20 @@ class Statements {
     /// The prepared-statement name of `id` (the same on every connection).
     static const char* name(Sql id);
 
-    /// The NOTIFY channel of the schema's queues; the payload is the queue name ("" = all).
+    /// The NOTIFY channel of the schema's queues; the payload is the queue name ("" = all), or
+    /// "cancel <id>" for a cancelled job.
     const std::string& channel() const { return channel_; }
+
+    /// LOCK TABLE of the limits table (a utility statement: not prepared). See set_limits.
+    const std::string& lock_limits() const { return lock_limits_; }
 
   private:
     void add_schedule_statements();
+    void add_flow_statements();
 
     std::string texts_[sql_count];
     std::string channel_;
+    std::string lock_limits_;
 };
 
 /// `schema` as a quoted SQL identifier.

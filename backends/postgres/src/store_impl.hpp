@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include <pqxx/nontransaction>
@@ -43,6 +44,12 @@ struct PostgresStore::Impl {
     // orders deadlock (seen under load: a one-second stall, then a retry). Heartbeats are
     // rare, so taking turns costs nothing measurable.
     std::mutex running_rows;
+    // Flow claims (postgres_claim.cpp): whether the last look found limit rows, so the next
+    // claim goes to the flow path without trying the plain claim first; and per queue the
+    // last tenant a claim fetched from, where the next one starts (the tenant rotation).
+    std::atomic<bool> flow_hint{false};
+    std::mutex rotation_mutex;
+    std::unordered_map<std::string, std::string> rotation;
 
     Impl(std::string info, PostgresOptions o)
         : conninfo(postgres_detail::with_connect_timeout(std::move(info), o.connect_timeout)),
