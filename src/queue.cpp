@@ -1,9 +1,10 @@
 #include "jobq/queue.hpp"
 
-#include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
+#include <boost/asio/thread_pool.hpp>
 
 #include "detail/blocking.hpp"
+#include "detail/name_check.hpp"
 #include "jobq/error.hpp"
 #include "jobq/notifier.hpp"
 
@@ -25,9 +26,51 @@ Job require_job(const ChangeResult& r, JobId id) {
     return *r.job;
 }
 
+// A client scoped to a tenant sees only that tenant's jobs (every job when unscoped).
+bool sees(const std::string& tenant, const Job& job) noexcept {
+    return tenant.empty() || job.tenant == tenant;
+}
+
+// Another tenant's job is as good as absent: a scoped client must not learn that it exists.
+void require_visible(Store& store, const std::string& tenant, JobId id) {
+    if (tenant.empty()) return;
+    const std::optional<Job> job = store.get(id);
+    if (!job || !sees(tenant, *job)) throw_not_found(id);
+}
+
+[[noreturn]] void other_tenant(const std::string& tenant, const std::string& got) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("tenant: this client is scoped to tenant '{}' (got '{}')", tenant, got),
+                "tenant");
+}
+
+JobFilter scoped_filter(const std::string& tenant, JobFilter filter) {
+    if (tenant.empty()) return filter;
+    if (!filter.tenant.empty() && filter.tenant != tenant) other_tenant(tenant, filter.tenant);
+    filter.tenant = tenant;
+    return filter;
+}
+
+void require_unscoped(const std::string& tenant, std::string_view what) {
+    if (tenant.empty()) return;
+    throw Error(ErrorCode::invalid_state,
+                fmt::format("{}: covers every tenant, so it is not available on a client scoped "
+                            "to tenant '{}'",
+                            what, tenant),
+                "tenant");
+}
+
 }  // namespace
 
 Queue::Queue(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+
+Queue::Queue(Store& store, QueueOptions options)
+    : store_(store),
+      clock_(options.clock ? *options.clock : system_clock()),
+      tenant_(std::move(options.tenant)) {
+    if (!tenant_.empty()) detail::check_name("tenant", tenant_);
+}
+
 Queue::~Queue() = default;
 
 Queue::Pool& Queue::pool() {
@@ -36,27 +79,47 @@ Queue::Pool& Queue::pool() {
     return *pool_;
 }
 
+const std::string& Queue::tenant() const noexcept {
+    return tenant_;
+}
+
 EnqueueResult Queue::enqueue(const JobSpec& spec) {
     return enqueue_many(std::span<const JobSpec>(&spec, 1)).front();
 }
 
 std::vector<EnqueueResult> Queue::enqueue_many(std::span<const JobSpec> specs) {
+    std::vector<JobSpec> stamped;
+    if (!tenant_.empty()) {
+        for (const JobSpec& spec : specs) {
+            if (!spec.tenant().empty() && spec.tenant() != tenant_)
+                other_tenant(tenant_, spec.tenant());
+        }
+        // Stamped on the spec, not the NewJob, so a unique key gets the tenant's scope too.
+        stamped.assign(specs.begin(), specs.end());
+        for (JobSpec& spec : stamped) spec.tenant(tenant_);
+        specs = stamped;
+    }
     const std::vector<NewJob> jobs = to_new_jobs(specs, clock_.now());  // all valid, or throws
     if (jobs.empty()) return {};
     return store_.insert(jobs);
 }
 
-std::optional<Job> Queue::get(JobId id) { return store_.get(id); }
+std::optional<Job> Queue::get(JobId id) {
+    std::optional<Job> job = store_.get(id);
+    if (job && !sees(tenant_, *job)) return std::nullopt;
+    return job;
+}
 
 JobPage Queue::list(const JobFilter& filter) {
     if (filter.limit < 1) {
         throw Error(ErrorCode::invalid_argument,
                     fmt::format("limit: must be at least 1 (got {})", filter.limit), "limit");
     }
-    return store_.list(filter);
+    return store_.list(scoped_filter(tenant_, filter));
 }
 
 Job Queue::cancel(JobId id) {
+    require_visible(store_, tenant_, id);
     const ChangeResult r = store_.cancel(id, clock_.now());
     Job job = require_job(r, id);
     if (!r.changed) {
@@ -65,10 +128,13 @@ Job Queue::cancel(JobId id) {
                                 to_string(job.state)),
                     "id");
     }
+    // The store announces the cancellation itself (Notifier::notify_cancelled), so whichever
+    // worker runs the job hears of it.
     return job;
 }
 
 Job Queue::retry(JobId id) {
+    require_visible(store_, tenant_, id);
     const ChangeResult r = store_.retry(id, clock_.now());
     Job job = require_job(r, id);
     if (!r.changed && job.state == JobState::running) {
@@ -81,6 +147,7 @@ Job Queue::retry(JobId id) {
 }
 
 void Queue::remove(JobId id) {
+    require_visible(store_, tenant_, id);
     const ChangeResult r = store_.remove(id);
     Job job = require_job(r, id);
     if (!r.changed) {
@@ -89,7 +156,10 @@ void Queue::remove(JobId id) {
     }
 }
 
-std::vector<QueueStats> Queue::stats() { return store_.stats(clock_.now()); }
+std::vector<QueueStats> Queue::stats() {
+    require_unscoped(tenant_, "stats");
+    return store_.stats(clock_.now());
+}
 
 JobPage Queue::dead_letters(JobFilter filter) {
     filter.states = {JobState::discarded};
@@ -97,7 +167,7 @@ JobPage Queue::dead_letters(JobFilter filter) {
 }
 
 Job Queue::replay(JobId id) {
-    const std::optional<Job> job = store_.get(id);
+    const std::optional<Job> job = get(id);
     if (!job) throw_not_found(id);
     if (job->state != JobState::discarded) {
         throw Error(ErrorCode::invalid_state,
@@ -109,9 +179,25 @@ Job Queue::replay(JobId id) {
 }
 
 std::int64_t Queue::replay_all(const JobFilter& filter) {
-    const std::int64_t n = store_.replay_discarded(filter, clock_.now());
-    if (n > 0) store_.notifier().notify(filter.queue);  // empty: every queue
+    const JobFilter scoped = scoped_filter(tenant_, filter);
+    const std::int64_t n = store_.replay_discarded(scoped, clock_.now());
+    if (n > 0) store_.notifier().notify(scoped.queue);  // empty: every queue
     return n;
+}
+
+WaitExplanation Queue::explain(JobId id) {
+    const Timestamp now = clock_.now();
+    const std::optional<WaitFacts> facts = store_.wait_facts(id, now);
+    if (!facts || !sees(tenant_, facts->job)) throw_not_found(id);
+    return explain_wait(*facts, now);
+}
+
+std::vector<WaitReasonCount> Queue::wait_reasons() {
+    require_unscoped(tenant_, "wait_reasons");
+    const Timestamp now = clock_.now();
+    // Groups first: limits and workers read after them are at least as fresh as the counts.
+    const std::vector<WaitGroup> groups = store_.wait_groups(now);
+    return count_wait_reasons(groups, store_.limit_records(), store_.workers(now), now);
 }
 
 // The awaitable forms run the blocking form on the queue's pool and resume on the caller's
@@ -120,7 +206,8 @@ boost::asio::awaitable<EnqueueResult> Queue::async_enqueue(JobSpec spec) {
     return detail::run_blocking(pool().threads.get_executor(),
                                 [this, spec = std::move(spec)] { return enqueue(spec); });
 }
-boost::asio::awaitable<std::vector<EnqueueResult>> Queue::async_enqueue_many(std::vector<JobSpec> specs) {
+boost::asio::awaitable<std::vector<EnqueueResult>> Queue::async_enqueue_many(
+    std::vector<JobSpec> specs) {
     return detail::run_blocking(pool().threads.get_executor(),
                                 [this, specs = std::move(specs)] { return enqueue_many(specs); });
 }
@@ -144,8 +231,9 @@ boost::asio::awaitable<std::vector<QueueStats>> Queue::async_stats() {
     return detail::run_blocking(pool().threads.get_executor(), [this] { return stats(); });
 }
 boost::asio::awaitable<JobPage> Queue::async_dead_letters(JobFilter filter) {
-    return detail::run_blocking(pool().threads.get_executor(),
-                                [this, filter = std::move(filter)] { return dead_letters(filter); });
+    return detail::run_blocking(pool().threads.get_executor(), [this, filter = std::move(filter)] {
+        return dead_letters(filter);
+    });
 }
 boost::asio::awaitable<Job> Queue::async_replay(JobId id) {
     return detail::run_blocking(pool().threads.get_executor(), [this, id] { return replay(id); });
@@ -153,6 +241,12 @@ boost::asio::awaitable<Job> Queue::async_replay(JobId id) {
 boost::asio::awaitable<std::int64_t> Queue::async_replay_all(JobFilter filter) {
     return detail::run_blocking(pool().threads.get_executor(),
                                 [this, filter = std::move(filter)] { return replay_all(filter); });
+}
+boost::asio::awaitable<WaitExplanation> Queue::async_explain(JobId id) {
+    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return explain(id); });
+}
+boost::asio::awaitable<std::vector<WaitReasonCount>> Queue::async_wait_reasons() {
+    return detail::run_blocking(pool().threads.get_executor(), [this] { return wait_reasons(); });
 }
 
 }  // namespace jobq

@@ -28,11 +28,14 @@
 #include "detail/run_control.hpp"
 #include "detail/stop_waiter.hpp"
 #include "jobq/error.hpp"
+#include "jobq/flow_limits.hpp"
 #include "jobq/notifier.hpp"
 #include "jobq/registry.hpp"
 #include "jobq/signals.hpp"
 #include "jobq/store.hpp"
 #include "jobq/time_format.hpp"
+#include "jobq/weighted_split.hpp"
+#include "jobq/worker_record.hpp"
 
 namespace asio = boost::asio;
 
@@ -59,10 +62,17 @@ void validate(const WorkerOptions& o) {
             bad("queues", fmt::format("concurrency of queue '{}' must be at least 1 (got {})",
                                       q.name, q.concurrency));
         }
+        if (q.weight < 1 || q.weight > max_weight) {
+            bad("queues", fmt::format("weight of queue '{}' must be between 1 and {} (got {})",
+                                      q.name, max_weight, q.weight));
+        }
         for (std::size_t j = 0; j < i; ++j) {
             if (o.queues[j].name == q.name)
                 bad("queues", fmt::format("queue '{}' is listed twice", q.name));
         }
+    }
+    if (o.max_running < 0) {
+        bad("max_running", fmt::format("must not be negative (got {})", o.max_running));
     }
     if (o.lease <= Duration::zero()) bad("lease", "must be positive");
     if (o.poll_interval <= Duration::zero()) bad("poll_interval", "must be positive");
@@ -103,6 +113,11 @@ std::string_view outcome_name(OutcomeKind k) {
     return "unknown";
 }
 
+// Claims in a row that found nothing in a queue the store said holds more (its tenants beyond
+// one claim's reach, every one of them blocked, say): past this many, the queue waits for a
+// wake-up or the poll instead of rotating on. 16 claims visit 256 tenants.
+constexpr int max_empty_rotations = 16;
+
 }  // namespace
 
 struct Worker::Impl : std::enable_shared_from_this<Impl> {
@@ -111,20 +126,32 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     struct QueueState {
         std::string name;
         int concurrency = 0;
-        int running = 0;         // handlers running now
-        bool work_maybe = true;  // a claim may find something: woken, polled, or last claim full
+        int weight = 1;
+        int running = 0;          // handlers running now
+        bool work_maybe = true;   // a claim may find something: woken, polled, or last claim full
+        int empty_rotations = 0;  // see max_empty_rotations
     };
 
     // A claimed job until its outcome is written (control->handler_done once it is decided).
     struct RunningJob {
         int attempt = 0;
         std::shared_ptr<detail::RunControl> control;
+        bool cancelled = false;  // the job was cancelled in the store while this attempt ran
     };
 
-    struct ClaimResult {
+    struct Claimed {
         std::vector<Job> jobs;
+        std::vector<std::string> more;
+        std::optional<Timestamp> throttled_until;
         std::optional<Timestamp> next_due;
         bool refreshed_due = false;
+    };
+
+    // What one heartbeat tick learnt.
+    struct Beat {
+        std::vector<JobId> lost;       // lease lost: rescued, or taken over
+        std::vector<JobId> cancelled;  // lost because the job was cancelled
+        std::string record_error;      // the worker record could not be written
     };
 
     Impl(asio::any_io_executor ex, Store& s, Registry& r, WorkerOptions o)
@@ -138,7 +165,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
           grace_timer(strand) {
         if (options.id.empty()) options.id = default_worker_id();
         for (const QueueConfig& q : options.queues) {
-            queues.push_back({q.name, q.concurrency});
+            queues.push_back({q.name, q.concurrency, q.weight});
             queue_names.push_back(q.name);
         }
         auto report = [id = options.id](const std::string& m) {
@@ -160,6 +187,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
 
     ~Impl() {
         subscription.reset();
+        cancel_subscription.reset();
         if (handler_pool) handler_pool->join();
         store_pool.join();
     }
@@ -179,17 +207,35 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     bool flushing = false;
     bool producer_done = false;
     int active_handlers = 0;
-    std::optional<Timestamp> next_due;  // earliest scheduled/retryable run_at we know of
-    Timestamp last_claim_at{};          // a claim at t already saw everything due by t
+    std::optional<Timestamp> next_due;         // earliest scheduled/retryable run_at we know of
+    std::optional<Timestamp> throttled_until;  // a rate limit's next token, from a claim
+    Timestamp last_claim_at{};                 // a claim at t already saw everything due by t
+    Timestamp started_at{};
     asio::steady_timer wake_timer;
     asio::steady_timer heartbeat_timer;
     asio::steady_timer grace_timer;
+    bool heartbeat_rearm = false;  // the timer was cancelled to change its cadence, not to beat
+    bool wound_down = false;       // stopping, and nothing is left to run or write
     Subscription subscription;
+    Subscription cancel_subscription;
     std::vector<std::function<void()>> stop_waiters;
 
     std::atomic<Phase> phase{Phase::idle};
     std::atomic<std::int64_t> n_claimed{0}, n_completed{0}, n_retried{0}, n_snoozed{0},
-        n_discarded{0}, n_cancelled{0}, n_fenced_out{0}, n_running{0};
+        n_discarded{0}, n_cancelled{0}, n_fenced_out{0}, n_throttled{0}, n_running{0};
+
+    // Lease renewals run every lease/3. Where cancellations from other processes are not
+    // announced (SQLite), running jobs are also checked every poll interval, which is how a
+    // cancellation is noticed.
+    Duration idle_heartbeat_every() const {
+        return std::max(options.lease / 3, Duration{std::chrono::milliseconds{1}});
+    }
+    Duration busy_heartbeat_every() {
+        const Duration every = idle_heartbeat_every();
+        if (store.notifier().reaches_other_processes()) return every;
+        return std::max(std::min(every, options.poll_interval),
+                        Duration{std::chrono::milliseconds{1}});
+    }
 
     // ---- lifecycle ---------------------------------------------------------------------------
 
@@ -198,10 +244,16 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         if (!phase.compare_exchange_strong(expected, Phase::running)) {
             throw Error(ErrorCode::invalid_state, "worker: start() may be called once", "worker");
         }
+        started_at = clock.now();
         std::weak_ptr<Impl> weak = weak_from_this();
         subscription = store.notifier().subscribe([weak](std::string_view queue) {
             if (auto self = weak.lock()) {
                 asio::post(self->strand, [self, q = std::string(queue)] { self->on_notify(q); });
+            }
+        });
+        cancel_subscription = store.notifier().subscribe_cancelled([weak](JobId id) {
+            if (auto self = weak.lock()) {
+                asio::post(self->strand, [self, id] { self->on_cancelled(id); });
             }
         });
         auto self = shared_from_this();
@@ -221,14 +273,21 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         maybe_finish_stop();
     }
 
+    // Once nothing is left to run or write, the heartbeat loop ends, removes the worker's
+    // record (after its own last write, so the record cannot reappear) and completes the stop.
     void maybe_finish_stop() {
-        if (phase.load() != Phase::stopping || !producer_done || active_handlers > 0 ||
-            !pending.empty() || flushing) {
+        if (phase.load() != Phase::stopping || wound_down || !producer_done ||
+            active_handlers > 0 || !pending.empty() || flushing) {
             return;
         }
-        phase = Phase::stopped;
+        wound_down = true;
         grace_timer.cancel();
         heartbeat_timer.cancel();
+    }
+
+    void finish_stop() {
+        cancel_subscription.reset();
+        phase = Phase::stopped;
         for (auto& w : std::exchange(stop_waiters, {})) w();
     }
 
@@ -247,20 +306,42 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
 
     // ---- producer ----------------------------------------------------------------------------
 
+    int total_running() const {
+        int n = 0;
+        for (const QueueState& q : queues) n += q.running;
+        return n;
+    }
+    // Whether max_running (when set) leaves a slot over all queues.
+    bool global_free() const {
+        return options.max_running == 0 || total_running() < options.max_running;
+    }
+
     void on_notify(const std::string& queue) {
         bool poke = false;
         for (QueueState& q : queues) {
             if (queue.empty() || q.name == queue) {
                 q.work_maybe = true;
+                q.empty_rotations = 0;
                 poke = poke || q.running < q.concurrency;
             }
         }
-        if (poke) wake_timer.cancel();
+        if (poke && global_free()) wake_timer.cancel();
     }
 
     void wake_all() {
-        for (QueueState& q : queues) q.work_maybe = true;
+        for (QueueState& q : queues) {
+            q.work_maybe = true;
+            q.empty_rotations = 0;
+        }
         wake_timer.cancel();
+    }
+
+    // The store cancelled a job: if this worker runs it, its handler is told to stop.
+    void on_cancelled(JobId id) {
+        auto it = running.find(id);
+        if (it == running.end() || it->second.control->handler_done) return;
+        it->second.cancelled = true;
+        it->second.control->cancel(CancelReason::cancelled);
     }
 
     static asio::awaitable<void> produce(std::shared_ptr<Impl> self) {
@@ -270,16 +351,18 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     asio::awaitable<void> produce_loop() {
         StoreBackoff backoff;
         while (phase.load() == Phase::running) {
+            if (throttled_until && clock.now() >= *throttled_until) {
+                // A held-back queue may start jobs again; it may not be one woken since.
+                throttled_until.reset();
+                for (QueueState& q : queues) q.work_maybe = true;
+            }
             ClaimRequest request;
             std::vector<std::size_t> asked;
-            for (std::size_t i = 0; i < queues.size(); ++i) {
+            for (const auto& [i, limit] : claim_shares()) {
                 QueueState& q = queues[i];
-                const int free = q.concurrency - q.running;
-                if (free > 0 && q.work_maybe) {
-                    request.queues.push_back({q.name, free});
-                    asked.push_back(i);
-                    q.work_maybe = false;  // a wake-up during the claim sets it again
-                }
+                request.queues.push_back({q.name, limit});
+                asked.push_back(i);
+                q.work_maybe = false;  // a wake-up during the claim sets it again
             }
             if (request.queues.empty()) {
                 co_await idle_wait();
@@ -288,11 +371,15 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             request.worker_id = options.id;
             request.now = clock.now();
             request.lease_expires_at = request.now + options.lease;
-            ClaimResult result;
+            request.clock = &clock;  // the store re-reads it under its lock (see ClaimRequest)
+            Claimed result;
             bool failed = false;
             auto claim = [&store = store, &request, &names = queue_names] {
-                ClaimResult r;
-                r.jobs = store.claim(request).jobs;
+                Claimed r;
+                ClaimResult claimed = store.claim(request);
+                r.jobs = std::move(claimed.jobs);
+                r.more = std::move(claimed.more);
+                r.throttled_until = claimed.throttled_until;
                 std::size_t wanted = 0;
                 for (const QueueDemand& d : request.queues)
                     wanted += static_cast<std::size_t>(d.limit);
@@ -318,6 +405,12 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             }
             last_claim_at = request.now;
             if (result.refreshed_due) next_due = result.next_due;
+            if (result.throttled_until) {
+                ++n_throttled;
+                if (!throttled_until || *result.throttled_until < *throttled_until) {
+                    throttled_until = result.throttled_until;
+                }
+            }
             std::vector<int> got(queues.size(), 0);
             for (Job& job : result.jobs) {
                 const std::size_t qi = queue_index(job.queue);
@@ -325,30 +418,74 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                 start_job(std::move(job), qi);
             }
             for (std::size_t k = 0; k < asked.size(); ++k) {
-                if (got[asked[k]] >= request.queues[k].limit) queues[asked[k]].work_maybe = true;
+                QueueState& q = queues[asked[k]];
+                if (got[asked[k]] > 0) q.empty_rotations = 0;
+                if (got[asked[k]] >= request.queues[k].limit) {
+                    q.work_maybe = true;
+                } else if (std::find(result.more.begin(), result.more.end(), q.name) !=
+                           result.more.end()) {
+                    // Tenants the claim did not reach may have jobs that can start.
+                    if (got[asked[k]] > 0 || ++q.empty_rotations <= max_empty_rotations) {
+                        q.work_maybe = true;
+                    }
+                }
+                // Otherwise a short claim (no work, or limits in the way) waits for a wake-up:
+                // a new job, a finished limited job, a raised limit, the poll.
             }
         }
         producer_done = true;
         maybe_finish_stop();
     }
 
+    // How many jobs to ask of each queue that may have work: its free slots, and when
+    // max_running is set, the free slots over all queues shared out by weight.
+    std::vector<std::pair<std::size_t, int>> claim_shares() const {
+        std::vector<std::pair<std::size_t, int>> shares;
+        std::vector<SlotDemand> demands;
+        for (std::size_t i = 0; i < queues.size(); ++i) {
+            const QueueState& q = queues[i];
+            const int free = q.concurrency - q.running;
+            if (free > 0 && q.work_maybe) {
+                shares.emplace_back(i, free);
+                demands.push_back({free, q.weight});
+            }
+        }
+        if (options.max_running == 0 || shares.empty()) return shares;
+        const int total_free = options.max_running - total_running();
+        if (total_free <= 0) return {};
+        const std::vector<int> split = split_by_weight(total_free, demands);
+        std::vector<std::pair<std::size_t, int>> out;
+        for (std::size_t k = 0; k < shares.size() && k < split.size(); ++k) {
+            if (split[k] > 0) out.emplace_back(shares[k].first, split[k]);
+        }
+        return out;
+    }
+
     // Sleeps until a wake-up, the next due job, or the poll interval; never busy-waits.
     asio::awaitable<void> idle_wait() {
-        const bool any_free = std::any_of(queues.begin(), queues.end(), [](const QueueState& q) {
-            return q.running < q.concurrency;
-        });
+        const bool any_free =
+            global_free() && std::any_of(queues.begin(), queues.end(), [](const QueueState& q) {
+                return q.running < q.concurrency;
+            });
         Duration wait = options.poll_interval;
         if (!any_free) {
             wait = std::chrono::hours{24};  // only a finishing handler (or stop) can help
-        } else if (next_due && *next_due > last_claim_at) {
-            wait = std::clamp(*next_due - clock.now(), Duration::zero(), options.poll_interval);
+        } else {
+            const Timestamp now = clock.now();
+            if (next_due && *next_due > last_claim_at) {
+                wait = std::clamp(*next_due - now, Duration::zero(), wait);
+            }
+            if (throttled_until) wait = std::clamp(*throttled_until - now, Duration::zero(), wait);
         }
         wake_timer.expires_after(wait);
         boost::system::error_code ec;
         co_await wake_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (!ec && any_free) {
             // Poll tick or due time: look everywhere, other processes may have added work.
-            for (QueueState& q : queues) q.work_maybe = true;
+            for (QueueState& q : queues) {
+                q.work_maybe = true;
+                q.empty_rotations = 0;
+            }
         }
     }
 
@@ -368,6 +505,11 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     // ---- running a job -----------------------------------------------------------------------
 
     void start_job(Job job, std::size_t qi) {
+        if (running.empty() && busy_heartbeat_every() < idle_heartbeat_every()) {
+            // The heartbeat sleeps at the idle cadence; bring its next tick closer.
+            heartbeat_rearm = true;
+            heartbeat_timer.cancel();
+        }
         ++queues[qi].running;
         ++active_handlers;
         ++n_claimed;
@@ -391,6 +533,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             int n = options.blocking_threads;
             if (n == 0) {
                 for (const QueueState& q : queues) n += q.concurrency;
+                if (options.max_running > 0) n = std::min(n, options.max_running);
                 n = std::min(n, 64);
             }
             handler_pool = std::make_unique<asio::thread_pool>(static_cast<std::size_t>(n));
@@ -483,8 +626,16 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         return {How::failure, nullptr, "exception", std::move(what), {}};
     }
 
-    void finish_attempt(const Job& job, std::size_t qi, const detail::AttemptEnd& end,
+    void finish_attempt(const Job& job, std::size_t qi, detail::AttemptEnd end,
                         const Registry::Entry* entry) {
+        if (auto it = running.find(job.id);
+            it != running.end() && it->second.attempt == job.attempt && it->second.cancelled) {
+            // The store cancelled the job already; whatever the handler did after being told,
+            // the attempt ends as a cancellation (fenced out, as the job is no longer running
+            // under this attempt; or, after a late notice, cancelling it for good).
+            end = {
+                detail::AttemptEnd::How::cancel, nullptr, "cancel", "cancelled while running", {}};
+        }
         const RetryPolicy* kind_policy =
             entry && entry->options.retry ? &*entry->options.retry : nullptr;
         const RetryPolicy& policy = detail::effective_policy(job, kind_policy, options.retry);
@@ -514,7 +665,12 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             flushing = true;
             asio::co_spawn(strand, flush(shared_from_this()), asio::detached);
         }
-        if (queues[qi].work_maybe && phase.load() == Phase::running) wake_timer.cancel();
+        // A freed slot of this queue (or, under max_running, of any queue) may start a job.
+        const bool wanted = options.max_running > 0
+                                ? std::any_of(queues.begin(), queues.end(),
+                                              [](const QueueState& q) { return q.work_maybe; })
+                                : queues[qi].work_maybe;
+        if (wanted && phase.load() == Phase::running) wake_timer.cancel();
         maybe_finish_stop();
     }
 
@@ -551,7 +707,17 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             }
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 const Outcome& o = batch[i];
-                running.erase(o.id);
+                bool cancelled_in_store = false;
+                if (auto it = running.find(o.id); it != running.end()) {
+                    cancelled_in_store = it->second.cancelled && it->second.attempt == o.attempt;
+                    running.erase(it);
+                }
+                if (cancelled_in_store) {
+                    // Not a lost lease: the job ended cancelled, whether the store had already
+                    // cancelled it (fenced out) or this outcome did.
+                    ++n_cancelled;
+                    continue;
+                }
                 if (i >= applied.size() || !applied[i]) {
                     ++n_fenced_out;
                     continue;
@@ -585,35 +751,110 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
         co_await self->heartbeat_loop_body();
     }
 
+    // Ticks every lease/3 (busy_heartbeat_every while jobs run): renews the leases of running
+    // jobs, notices jobs lost (cancelled or rescued), and keeps the worker's record alive. Once
+    // the worker has wound down, removes its record and completes the stop.
     asio::awaitable<void> heartbeat_loop_body() {
-        const Duration every = std::max(options.lease / 3, Duration{std::chrono::milliseconds{1}});
-        while (phase.load() != Phase::stopped) {
-            heartbeat_timer.expires_after(every);
-            boost::system::error_code ec;
-            co_await heartbeat_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-            if (phase.load() == Phase::stopped) break;
-            if (running.empty()) continue;
-            HeartbeatRequest request;
-            request.worker_id = options.id;
-            request.jobs.reserve(running.size());
-            for (const auto& [id, rj] : running) request.jobs.push_back({id, rj.attempt});
-            request.lease_expires_at = clock.now() + options.lease;
-            std::vector<JobId> lost;
-            auto renew = [&store = store, &request] {
-                return store.heartbeat(request);
-            };
-            try {
-                lost = co_await detail::run_blocking(store_pool.get_executor(), std::move(renew));
-            } catch (const std::exception& e) {
-                options.on_error(fmt::format("heartbeat failed (will retry): {}", e.what()));
-                continue;
+        using steady = std::chrono::steady_clock;
+        std::optional<steady::time_point> recorded_at;
+        steady::time_point last_tick = steady::now();
+        steady::time_point next_tick = last_tick;  // at once: the record appears at start
+        while (!wound_down) {
+            if (steady::now() < next_tick) {
+                heartbeat_timer.expires_at(next_tick);
+                boost::system::error_code ec;
+                co_await heartbeat_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                if (wound_down) break;
+                if (ec && std::exchange(heartbeat_rearm, false)) {
+                    next_tick = std::min(next_tick, steady::now() + heartbeat_every());
+                    continue;
+                }
+                // Otherwise the time came, or a handler asked for a heartbeat now.
             }
-            for (JobId id : lost) {
-                if (auto it = running.find(id); it != running.end()) {
-                    it->second.control->cancel(CancelReason::lease_lost);
+            last_tick = steady::now();
+            // Refreshed at least every lease/2, so the record never expires while we live.
+            const bool record =
+                !recorded_at || last_tick - *recorded_at >= idle_heartbeat_every() / 2;
+            if (record || !running.empty()) {
+                if (co_await tick(record) && record) recorded_at = last_tick;
+            }
+            heartbeat_rearm = false;
+            next_tick = last_tick + heartbeat_every();
+        }
+        auto unregister = [&store = store, &id = options.id] {
+            store.remove_worker(id);
+        };
+        try {
+            co_await detail::run_blocking(store_pool.get_executor(), std::move(unregister));
+        } catch (const std::exception& e) {
+            options.on_error(fmt::format("removing the worker record failed: {}", e.what()));
+        }
+        finish_stop();
+    }
+
+    Duration heartbeat_every() {
+        return running.empty() ? idle_heartbeat_every() : busy_heartbeat_every();
+    }
+
+    // One heartbeat: the worker record (when `record`), then the leases of running jobs, in
+    // one blocking call. Returns whether the record was written.
+    asio::awaitable<bool> tick(bool record) {
+        HeartbeatRequest request;
+        request.worker_id = options.id;
+        request.jobs.reserve(running.size());
+        for (const auto& [id, rj] : running) request.jobs.push_back({id, rj.attempt});
+        const Timestamp now = clock.now();
+        request.lease_expires_at = now + options.lease;
+        WorkerRecord self_record;
+        if (record) self_record = {options.id, queue_names, started_at, now, now + options.lease};
+        auto beat = [&store = store, &request, &self_record, record] {
+            Beat b;
+            if (record) {
+                // A failed record must not cost the leases: report it, renew anyway.
+                try {
+                    store.record_worker(self_record);
+                } catch (const std::exception& e) {
+                    b.record_error = e.what();
+                    if (b.record_error.empty()) b.record_error = "unknown error";
+                } catch (...) {
+                    b.record_error = "unknown error";
                 }
             }
+            if (request.jobs.empty()) return b;
+            const std::vector<JobId> lost = store.heartbeat(request);
+            for (std::size_t i = 0; i < lost.size(); ++i) {
+                try {
+                    const std::optional<Job> job = store.get(lost[i]);
+                    (job && job->state == JobState::cancelled ? b.cancelled : b.lost)
+                        .push_back(lost[i]);
+                } catch (const std::exception&) {
+                    // Cannot tell why: the lease is gone either way.
+                    b.lost.insert(b.lost.end(), lost.begin() + static_cast<std::ptrdiff_t>(i),
+                                  lost.end());
+                    break;
+                }
+            }
+            return b;
+        };
+        Beat b;
+        try {
+            b = co_await detail::run_blocking(store_pool.get_executor(), std::move(beat));
+        } catch (const std::exception& e) {
+            options.on_error(fmt::format("heartbeat failed (will retry): {}", e.what()));
+            co_return false;
         }
+        if (!b.record_error.empty()) {
+            options.on_error(
+                fmt::format("recording the worker failed (will retry): {}", b.record_error));
+        }
+        for (JobId id : b.cancelled) on_cancelled(id);
+        for (JobId id : b.lost) {
+            if (auto it = running.find(id); it != running.end()) {
+                it->second.control->cancel(CancelReason::lease_lost);
+            }
+        }
+        const bool recorded = record && b.record_error.empty();
+        co_return recorded;
     }
 };
 
@@ -662,8 +903,17 @@ const std::string& Worker::id() const noexcept {
 
 WorkerCounters Worker::counters() const {
     const Impl& i = *impl_;
-    return {i.n_claimed.load(),   i.n_completed.load(), i.n_retried.load(),    i.n_snoozed.load(),
-            i.n_discarded.load(), i.n_cancelled.load(), i.n_fenced_out.load(), i.n_running.load()};
+    WorkerCounters c;
+    c.claimed = i.n_claimed.load();
+    c.completed = i.n_completed.load();
+    c.retried = i.n_retried.load();
+    c.snoozed = i.n_snoozed.load();
+    c.discarded = i.n_discarded.load();
+    c.cancelled = i.n_cancelled.load();
+    c.fenced_out = i.n_fenced_out.load();
+    c.throttled = i.n_throttled.load();
+    c.running = i.n_running.load();
+    return c;
 }
 
 }  // namespace jobq

@@ -60,7 +60,8 @@ class Queue {
     Job retry(JobId id);
     /// Deletes a job that is not running. Throws not_found or invalid_state.
     void remove(JobId id);
-    /// Counts per queue and state, with the oldest runnable job's run_at.
+    /// Counts per queue and state, with the oldest runnable job's run_at. Not available on a
+    /// tenant-scoped client (invalid_state): the counts cover every tenant.
     std::vector<QueueStats> stats();
     /// Discarded jobs (the dead-letter queue) matching the filter's queue/kind/tenant.
     JobPage dead_letters(JobFilter filter = {});

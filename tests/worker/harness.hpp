@@ -12,9 +12,9 @@
 #include <string>
 #include <thread>
 
+#include <doctest/doctest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <doctest/doctest.h>
 
 #include "jobq/queue.hpp"
 #include "jobq/registry.hpp"
@@ -47,7 +47,8 @@ struct Harness {
     Queue queue{store, clock};
     Registry registry;
     boost::asio::io_context io;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{
+        io.get_executor()};
     std::thread io_thread;
     std::unique_ptr<Worker> worker;
 
@@ -100,13 +101,17 @@ struct Harness {
     void wait_until(const std::function<bool()>& done, const char* what) {
         const auto until = std::chrono::steady_clock::now() + default_deadline;
         while (!done()) {
-            if (std::chrono::steady_clock::now() > until) FAIL("timed out waiting for " << what);
+            if (std::chrono::steady_clock::now() > until) {
+                FAIL("timed out waiting for " << std::string(what));
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds{2});
         }
     }
 };
 
 /// A policy with no jitter, so delays are exact.
-inline RetryPolicy exact_policy(Duration base) { return RetryPolicy::exponential(base, 2.0, std::chrono::hours{1}, 0.0); }
+inline RetryPolicy exact_policy(Duration base) {
+    return RetryPolicy::exponential(base, 2.0, std::chrono::hours{1}, 0.0);
+}
 
 }  // namespace jobq::test
