@@ -165,6 +165,60 @@ TEST_CASE("the cron commands work on a PostgreSQL --db") {
     CHECK(gone.err == "jobq: error: no schedule named 'nightly'\n");
 }
 
+TEST_CASE("the flow-control commands work on a PostgreSQL --db") {
+    const Schema schema;
+    CliFixture fx{schema.url()};
+    fx.migrate();
+
+    const ProcessResult set = fx.jobq({"limit", "set", "kind:email.send", "--max-running", "1"});
+    CHECK(set.exit_code == 0);
+    CHECK(set.out == "set limits of kind:email.send: max running 1\n");
+    CHECK(fx.jobq({"limit", "set", "queue:mail", "--rate", "5/x"}).exit_code == 2);
+    CHECK(fx.jobq({"limit", "set", "kind:email.send", "--max-queued", "3"}).exit_code == 2);
+
+    fx.enqueue({"email.send", "--queue", "mail"});
+    const JobId capped = fx.enqueue({"email.send", "--queue", "mail"});
+    REQUIRE(fx.claim("mail").size() == 1);
+    auto limits = fx.json({"limit", "list"});
+    REQUIRE(limits.size() == 1);
+    CHECK(limits[0].at("scope") == "kind:email.send");
+    CHECK(limits[0].at("max_running") == 1);
+    CHECK(limits[0].at("running") == 1);
+    auto why = fx.json({"explain", std::to_string(capped)});
+    CHECK(why.at("reason") == "kind_concurrency_cap");
+    CHECK(why.at("scope") == "kind:email.send");
+
+    CHECK(fx.jobq({"queue", "pause", "reports"}).out == "queue reports paused\n");
+    CHECK(fx.jobq({"queue", "pause", "reports"}).out == "queue reports was already paused\n");
+    const JobId paused = fx.enqueue({"report.build", "--queue", "reports"});
+    why = fx.json({"explain", std::to_string(paused)});
+    CHECK(why.at("reason") == "queue_paused");
+    CHECK(why.at("scope") == "queue:reports");
+    CHECK(fx.claim("reports").empty());
+    const auto queues = fx.json({"queue", "list"});
+    REQUIRE(queues.size() == 2);
+    CHECK(queues[0].at("queue") == "mail");
+    CHECK(queues[0].at("counts").at("running") == 1);
+    CHECK(queues[1].at("queue") == "reports");
+    CHECK(queues[1].at("paused") == true);
+    const auto summary = fx.json({"explain", "--summary"});
+    CHECK(summary == nlohmann::json::parse(R"([
+              {"queue": "mail", "reason": "kind_concurrency_cap", "count": 1},
+              {"queue": "reports", "reason": "queue_paused", "count": 1}])"));
+
+    CHECK(fx.jobq({"queue", "resume", "reports"}).out == "queue reports resumed\n");
+    CHECK(fx.claim("reports") == std::vector<JobId>{paused});
+    CHECK(fx.jobq({"limit", "remove", "kind:email.send"}).out ==
+          "removed the limits of kind:email.send\n");
+    CHECK(fx.claim("mail") == std::vector<JobId>{capped});
+
+    CHECK(fx.jobq({"limit", "set", "tenant:acme", "--max-queued", "1"}).exit_code == 0);
+    fx.enqueue({"email.send", "--tenant", "acme"});
+    const ProcessResult refused = fx.jobq({"enqueue", "email.send", "--tenant", "acme"});
+    CHECK(refused.exit_code == 3);
+    CHECK(refused.err == "jobq: error: tenant acme: quota of 1 queued jobs reached (1 queued)\n");
+}
+
 TEST_CASE("the CLI never prints the password of a PostgreSQL URL") {
     const Schema schema;
     // Put a password into the URL's user information (a trust server ignores it; one that

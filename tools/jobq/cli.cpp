@@ -154,6 +154,11 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err)
             case ErrorCode::invalid_argument:
                 print_error(err, e.what());
                 return exit_usage;
+            case ErrorCode::quota_exceeded:
+                // Not bad input (the same enqueue succeeds once the tenant's jobs drain) and not
+                // a failure to retry at once: a caller that throttles on it needs its own code.
+                print_error(err, e.what());
+                return exit_quota;
             case ErrorCode::storage:
                 print_error(err, fmt::format("storage: {}", e.what()));
                 return exit_failure;

@@ -7,11 +7,13 @@ namespace jobq::cli {
 
 std::span<const Command> all_commands() {
     static const std::vector<Command> commands{
-        migrate_command(),     enqueue_command(),     show_command(),         list_command(),
-        cancel_command(),      retry_command(),       delete_command(),       dlq_command(),
-        dlq_replay_command(),  stats_command(),       cron_command(),         cron_next_command(),
-        cron_list_command(),   cron_add_command(),    cron_update_command(),  cron_pause_command(),
-        cron_resume_command(), cron_remove_command(), cron_history_command(),
+        migrate_command(),    enqueue_command(),     show_command(),         list_command(),
+        cancel_command(),     retry_command(),       delete_command(),       dlq_command(),
+        dlq_replay_command(), stats_command(),       explain_command(),      queue_command(),
+        queue_list_command(), queue_pause_command(), queue_resume_command(), limit_command(),
+        limit_list_command(), limit_set_command(),   limit_remove_command(), cron_command(),
+        cron_next_command(),  cron_list_command(),   cron_add_command(),     cron_update_command(),
+        cron_pause_command(), cron_resume_command(), cron_remove_command(),  cron_history_command(),
     };
     return commands;
 }

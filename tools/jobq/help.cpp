@@ -81,7 +81,8 @@ void print_usage(std::ostream& out) {
            "'jobq help COMMAND' or 'jobq COMMAND --help' describes a command.\n"
            "Exit codes: 0 success; 1 runtime failure (job or schedule not found, invalid state,\n"
            "database not migrated, storage error); 2 bad usage or bad input (nothing was\n"
-           "written).\n";
+           "written); 3 enqueue refused: the tenant's quota of queued jobs is full (nothing\n"
+           "was written; see 'jobq limit set tenant:NAME --max-queued N').\n";
 }
 
 void print_command_help(std::ostream& out, const Command& command) {

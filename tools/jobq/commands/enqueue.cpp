@@ -53,6 +53,9 @@ Command enqueue_command() {
         .details =
             "PAYLOAD_JSON defaults to {}. With --unique-key, an enqueue that matches an\n"
             "unfinished job with the same key returns that job's id instead.\n"
+            "With --tenant, an enqueue that would take the tenant over its quota of queued\n"
+            "jobs ('jobq limit set tenant:T --max-queued N') is refused with exit code 3\n"
+            "and writes nothing.\n"
             "Durations: 500ms, 90s, 10m, 1h30m, 2d. Times: ISO 8601, e.g.\n"
             "2026-11-23T10:56:00Z or 2026-11-23T11:56:00+01:00.",
         .positionals = {{"KIND"}, {"PAYLOAD_JSON", false}},
