@@ -72,7 +72,10 @@ using jobq::tools::parse_integer_flag;
 constexpr std::string_view usage =
     "usage: jobq-bench --db PATH_OR_URL --workload "
     "bulk-enqueue|enqueue|process|latency|claim-cost\n"
-    "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n";
+    "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n"
+    "                  [--limits none|idle]\n"
+    "--limits idle sets a concurrency cap and a rate limit on the queue and the kind that are\n"
+    "far above what the run reaches: the cost of limits that are configured but never bind.\n";
 
 struct Options {
     std::string db;
@@ -81,6 +84,7 @@ struct Options {
     int concurrency = 0;  // 0: the workload's default
     int batch = 0;        // 0: the workload's default
     int interval_us = 2000;
+    std::string limits = "none";  // none | idle
 };
 
 Options parse_args(int argc, char** argv) {
@@ -97,6 +101,11 @@ Options parse_args(int argc, char** argv) {
             o.db = value;
         } else if (flag == "--workload") {
             o.workload = value;
+        } else if (flag == "--limits") {
+            if (value != "none" && value != "idle") {
+                throw BadArgs(fmt::format("--limits: expected none or idle, got '{}'", value));
+            }
+            o.limits = value;
         } else if (flag == "--jobs") {
             o.jobs = parse_integer_flag(flag, value, 1, std::numeric_limits<std::int64_t>::max());
         } else if (flag == "--concurrency") {
@@ -172,6 +181,17 @@ Target open_fresh(const std::string& db) {
     return t;
 }
 
+// Limits no run comes near: every claim and completion takes the flow-controlled path and
+// keeps the counts and buckets, but none ever holds a job back.
+void configure_idle_limits(jobq::Store& store) {
+    jobq::FlowLimits limits;
+    limits.max_running = 1'000'000;
+    limits.rate = jobq::RateLimit{1'000'000'000, std::chrono::seconds{1}, 1'000'000'000};
+    const jobq::Timestamp now = jobq::system_clock().now();
+    store.set_limits(jobq::LimitScope::queue("default"), limits, now);
+    store.set_limits(jobq::LimitScope::kind("bench.noop"), limits, now);
+}
+
 // After a bulk fill PostgreSQL has no statistics and no visibility map for the new rows until
 // autovacuum reaches them, which it would do in the middle of the timed claims. A queue that
 // has been running has both, so vacuum and analyze now, untimed. SQLite needs nothing.
@@ -198,6 +218,7 @@ nlohmann::json line_head(const Options& o, const Target& t) {
     nlohmann::json j;
     j["workload"] = o.workload;
     j["backend"] = t.backend;
+    if (o.limits != "none") j["limits"] = o.limits;
     if (!t.durability.empty()) j["durability"] = t.durability;
     if (!t.pg_schema.empty()) {
         j["schema"] = t.pg_schema;
@@ -468,6 +489,7 @@ int main(int argc, char** argv) {
     }
     try {
         Target target = open_fresh(o.db);
+        if (o.limits == "idle") configure_idle_limits(*target.store);
         nlohmann::json line;
         if (o.workload == "bulk-enqueue") {
             line = bulk_enqueue(o, target);

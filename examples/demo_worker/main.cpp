@@ -1,11 +1,12 @@
 // demo_worker: a long-running worker process for a handful of demo job kinds. The integration
 // tests start, kill and restart it; the benchmarks measure it idle.
 //
-//   demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q] [--lease-ms N] [--poll-ms N]
+//   demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q]... [--lease-ms N] [--poll-ms N]
 //               [--rescue-ms N] [--log PATH] [--grace-ms N] [--cron NAME=EXPR]...
 //
 // --db takes what `jobq --db` takes: a SQLite path or URL, or postgresql://... (see
-// tools/common/open_store.hpp); the schema is migrated at start.
+// tools/common/open_store.hpp); the schema is migrated at start. --queue may be given more than
+// once: the worker serves each queue with --concurrency slots of its own.
 //
 // Kinds:
 //   demo.noop                    returns at once
@@ -40,6 +41,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -66,13 +68,13 @@ using jobq::tools::BadArgs;
 using jobq::tools::parse_integer_flag;
 
 constexpr std::string_view usage =
-    "usage: demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q] [--lease-ms N]\n"
+    "usage: demo_worker --db PATH_OR_URL [--concurrency N] [--queue Q]... [--lease-ms N]\n"
     "                   [--poll-ms N] [--rescue-ms N] [--log PATH] [--grace-ms N]\n"
     "                   [--cron NAME=EXPR]...\n";
 
 struct Args {
     std::string db;
-    std::string queue = "default";
+    std::vector<std::string> queues;  // empty: "default"
     int concurrency = 10;
     int lease_ms = 30000;
     int poll_ms = 1000;
@@ -98,7 +100,7 @@ Args parse_args(int argc, char** argv) {
             have_db = true;
         } else if (flag == "--queue") {
             if (value.empty()) throw BadArgs("--queue: must not be empty");
-            args.queue = value;
+            args.queues.emplace_back(value);
         } else if (flag == "--concurrency") {
             args.concurrency = static_cast<int>(parse_integer_flag(flag, value, 1));
         } else if (flag == "--lease-ms") {
@@ -239,7 +241,9 @@ int main(int argc, char** argv) {
 
         asio::io_context io;
         jobq::WorkerOptions options;
-        options.queues = {{args.queue, args.concurrency}};
+        if (args.queues.empty()) args.queues.emplace_back("default");
+        options.queues.clear();
+        for (const std::string& q : args.queues) options.queues.push_back({q, args.concurrency});
         options.lease = milliseconds{args.lease_ms};
         options.poll_interval = milliseconds{args.poll_ms};
         options.shutdown_grace = milliseconds{args.grace_ms};
@@ -252,8 +256,8 @@ int main(int argc, char** argv) {
         scheduler_options.promote_interval = milliseconds{args.poll_ms};
         scheduler_options.retry = options.retry;
         for (const auto& [name, expression] : args.cron) {
-            scheduler_options.cron.push_back(
-                jobq::CronSchedule{name, expression, jobq::JobSpec{"demo.noop"}.queue(args.queue)});
+            scheduler_options.cron.push_back(jobq::CronSchedule{
+                name, expression, jobq::JobSpec{"demo.noop"}.queue(args.queues.front())});
         }
 
         // The worker picks its own id; handlers read it through this string once it exists.
@@ -278,8 +282,8 @@ int main(int argc, char** argv) {
 
         worker.start();
         scheduler.start();
-        fmt::print("demo_worker ready id={} queue={} concurrency={}\n", worker.id(), args.queue,
-                   args.concurrency);
+        fmt::print("demo_worker ready id={} queue={} concurrency={}\n", worker.id(),
+                   fmt::join(args.queues, ","), args.concurrency);
         std::fflush(stdout);  // tests wait for this line through a pipe or a file
 
         io.run();  // returns once the worker and the scheduler have stopped
