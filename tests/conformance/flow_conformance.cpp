@@ -542,21 +542,22 @@ TEST_CASE_FIXTURE(StoreTest,
     enqueue(store, JobSpec{"other"}.queue("q").priority(0), at(1));
     enqueue(store, JobSpec{"k"}.queue("elsewhere"), at(1));
     const JobId id = enqueue(store, JobSpec{"k"}.queue("q").tenant("t").priority(1), at(2));
-    enqueue(store, JobSpec{"k"}.queue("q").priority(1), at(3));  // behind it
+    enqueue(store, JobSpec{"k"}.queue("q").priority(1), at(3));                // behind it
+    enqueue(store, JobSpec{"k"}.queue("q").priority(0).run_at(at(4)), at(0));  // due by then
     store.record_worker(worker_record("w-q", {"q"}, at(2)));
     store.record_worker(worker_record("w-other", {"elsewhere"}, at(2)));
 
     const std::optional<WaitFacts> facts = store.wait_facts(id, at(5));
     REQUIRE(facts.has_value());
     CHECK(facts->job.id == id);
-    CHECK(facts->ahead == 2);
+    CHECK(facts->ahead == 3);
     std::set<std::string> scopes;
     for (const LimitRecord& r : facts->limits) scopes.insert(r.scope.to_string());
     CHECK(scopes == std::set<std::string>{"queue:q", "kind:k", "tenant:t"});
     REQUIRE(facts->workers.size() == 1);
     CHECK(facts->workers[0].id == "w-q");
 
-    // A scheduled job has nothing ahead of it yet.
+    // A job not yet due has nothing ahead of it.
     const JobId later = enqueue(store, JobSpec{"k"}.queue("q").run_at(at(100)), at(5));
     const std::optional<WaitFacts> scheduled = store.wait_facts(later, at(6));
     REQUIRE(scheduled.has_value());

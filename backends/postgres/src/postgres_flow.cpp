@@ -168,14 +168,14 @@ std::optional<WaitFacts> PostgresStore::wait_facts(JobId id, Timestamp now) {
     WaitFacts facts;
     facts.limits = read_limits(impl_->exec("wait_facts", Sql::wait_limits, job->queue, job->kind,
                                            postgres_detail::text_or_null(job->tenant)));
-    // Jobs ahead: available ones only (due scheduled or retryable jobs are not counted; the
-    // next claim or promotion makes them available).
+    // Jobs ahead: available ones and due scheduled or retryable ones, which the next claim
+    // takes as available.
     const bool due = (job->state == JobState::scheduled || job->state == JobState::retryable) &&
                      job->run_at <= now;
     if (job->state == JobState::available || due) {
-        const pqxx::result r =
-            impl_->exec("wait_facts", Sql::wait_ahead, job->queue,
-                        static_cast<std::int64_t>(job->priority), micros(job->run_at), job->id);
+        const pqxx::result r = impl_->exec("wait_facts", Sql::wait_ahead, job->queue,
+                                           static_cast<std::int64_t>(job->priority),
+                                           micros(job->run_at), job->id, micros(now));
         facts.ahead = RowView(r[0]).int64(0);
     }
     for (const pqxx::row& row :

@@ -630,13 +630,15 @@ void Statements::add_flow_statements() {
     at(Sql::wait_limits) = "SELECT " + lcols +
                            " FROM @L WHERE (scope = 'queue' AND name = $1)"
                            " OR (scope = 'kind' AND name = $2) OR (scope = 'tenant' AND name = $3)";
-    // $1 queue, $2 priority, $3 run_at, $4 id: available jobs of the queue before that place in
-    // claim order, in both claim indexes.
-    auto ahead_in = [](const char* tenant) {
-        return std::string("(SELECT count(*) FROM @T WHERE state = 'available' AND tenant ") +
-               tenant + " AND queue = $1 AND (priority, run_at, id) < ($2::smallint, $3, $4))";
-    };
-    at(Sql::wait_ahead) = "SELECT " + ahead_in("IS NULL") + " + " + ahead_in("IS NOT NULL");
+    // $1 queue, $2 priority, $3 run_at, $4 id, $5 now: the jobs of the queue that a claim would
+    // take before that place in claim order, in both claim indexes and among the due ones.
+    const std::string before =
+        " AND queue = $1 AND (priority, run_at, id) < ($2::smallint, $3, $4))";
+    at(Sql::wait_ahead) =
+        "SELECT (SELECT count(*) FROM @T WHERE state = 'available' AND tenant IS NULL" + before +
+        " + (SELECT count(*) FROM @T WHERE state = 'available' AND tenant IS NOT NULL" + before +
+        " + (SELECT count(*) FROM @T WHERE state IN ('scheduled', 'retryable') AND run_at <= $5" +
+        before;
     // $1 queue, $2 now.
     at(Sql::wait_workers) =
         "SELECT " + wcols + " FROM @W WHERE expires_at > $2 AND $1 = ANY(queues) ORDER BY id";
