@@ -113,9 +113,54 @@ inline void load_cap_holds(Store& store, const std::string& db_url, const TempDi
     CHECK(store.limit_record(LimitScope::kind("demo.sleep"))->running == 0);
 }
 
-/// 50 starts per second (burst 5) over a backlog of 10,000, four worker processes: every
-/// second of the run has at most 10% more starts than the limit, and the steady rate is within
-/// 10% of it.
+/// What a replay of a token bucket over the stored start times says about them.
+struct BucketReplay {
+    double fewest_tokens = 0;  ///< the least a start found in the bucket (>= 1: never over)
+    double thrown_away = 0;    ///< tokens earned while the bucket was full: lost to a gap
+    Duration median_lag{};     ///< from a whole token being there to the start that took it
+    Duration longest_gap{};    ///< the longest time between two consecutive starts
+};
+
+/// Replays a bucket of `burst` tokens refilled at `per_second` over the sorted `starts`, full
+/// at the first start, as the store keeps it: every start takes one token.
+inline BucketReplay replay_bucket(const std::vector<Timestamp>& starts, int per_second, int burst) {
+    BucketReplay r;
+    r.fewest_tokens = burst;
+    std::vector<Duration> lags;
+    double tokens = burst;
+    Timestamp at = starts.front();
+    Timestamp whole_since = at;  // since when the bucket has held a whole token, unbroken
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+        const Timestamp t = starts[i];
+        lags.push_back(std::max(Duration::zero(), t - whole_since));
+        if (i > 0) r.longest_gap = std::max(r.longest_gap, t - at);
+        const double earned = std::chrono::duration<double>(t - at).count() * per_second;
+        r.thrown_away += std::max(0.0, tokens + earned - burst);
+        tokens = std::min<double>(burst, tokens + earned);
+        r.fewest_tokens = std::min(r.fewest_tokens, tokens);
+        tokens -= 1.0;
+        at = t;
+        if (tokens < 1.0) {
+            whole_since = t + std::chrono::duration_cast<Duration>(
+                                  std::chrono::duration<double>((1.0 - tokens) / per_second));
+        }
+    }
+    std::nth_element(lags.begin(), lags.begin() + static_cast<std::ptrdiff_t>(lags.size() / 2),
+                     lags.end());
+    r.median_lag = lags[lags.size() / 2];
+    return r;
+}
+
+/// 50 starts per second (burst 5) over a backlog of 10,000, four worker processes. The
+/// assertions hold on a loaded box, because they judge the limiter and the workers, not how
+/// often the machine ran them:
+/// - the upper bound is exact: replayed over the stored start times, a bucket of 5 refilled at
+///   50/s had a whole token for every start (so no one-second window holds more than 55);
+/// - the lower bound is promptness: the typical start came within one token interval (20 ms)
+///   of its token being there. A limiter that held tokens back, or workers that waited for
+///   their poll instead of the next token, fail it; a box that stalls every worker now and
+///   then does not, although the tokens earned during a stall longer than burst/rate (100 ms)
+///   overflow a full bucket and are lost, as a bucket must lose them to keep the upper bound.
 inline void load_rate_holds(Store& store, const std::string& db_url, const TempDir& dir) {
     constexpr int per_second = 50;
     constexpr int burst = 5;
@@ -125,9 +170,9 @@ inline void load_rate_holds(Store& store, const std::string& db_url, const TempD
     enqueue_bulk(store, 10000, JobSpec{"demo.noop"}.queue("rated"), system_clock().now());
 
     auto fleet = start_fleet(db_url, dir, "rate", 4, {"rated"}, 10);
-    // About 9 s of starts: the first second is left out of the steady rate, 8 s are measured.
+    // About 9 s of starts when nothing stalls.
     wait_until([&] { return completed_in(store, "rated") >= burst + 9 * per_second; },
-               "450 rate-limited jobs to finish");
+               "455 rate-limited jobs to finish");
     stop_fleet(fleet);
 
     std::vector<Timestamp> starts;
@@ -145,15 +190,19 @@ inline void load_rate_holds(Store& store, const std::string& db_url, const TempD
         INFO("window starting at start #" << i);
         REQUIRE(in_window <= per_second + burst);
     }
-    // The steady rate over 8 s after the first second: 50/s within 10%.
-    const Timestamp from = starts.front() + std::chrono::seconds{1};
-    const Timestamp to = from + std::chrono::seconds{8};
-    const auto n = std::lower_bound(starts.begin(), starts.end(), to) -
-                   std::lower_bound(starts.begin(), starts.end(), from);
-    const double rate = static_cast<double>(n) / 8.0;
-    MESSAGE("steady rate " << rate << " starts/s (limit " << per_second << ")");
-    CHECK(rate >= per_second * 0.9);
-    CHECK(rate <= per_second * 1.1);
+
+    const BucketReplay replay = replay_bucket(starts, per_second, burst);
+    const auto ms = [](Duration d) {
+        return std::chrono::duration<double, std::milli>(d).count();
+    };
+    const double seconds = std::chrono::duration<double>(starts.back() - starts.front()).count();
+    MESSAGE("rate " << static_cast<double>(starts.size() - burst) / seconds << " starts/s over "
+                    << seconds << " s (limit " << per_second << "); median lag "
+                    << ms(replay.median_lag) << " ms; longest gap " << ms(replay.longest_gap)
+                    << " ms; tokens lost to gaps " << replay.thrown_away);
+    // A microsecond of rounding between the store's bucket and this replay is allowed.
+    CHECK(replay.fewest_tokens >= 1.0 - 1e-3);
+    CHECK(replay.median_lag < std::chrono::milliseconds{1000 / per_second});
 }
 
 /// The latest start among `cold`, and how many of `hot` had finished by then.
