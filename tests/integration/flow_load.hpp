@@ -156,11 +156,13 @@ inline BucketReplay replay_bucket(const std::vector<Timestamp>& starts, int per_
 /// often the machine ran them:
 /// - the upper bound is exact: replayed over the stored start times, a bucket of 5 refilled at
 ///   50/s had a whole token for every start (so no one-second window holds more than 55);
-/// - the lower bound is promptness: the typical start came within one token interval (20 ms)
-///   of its token being there. A limiter that held tokens back, or workers that waited for
-///   their poll instead of the next token, fail it; a box that stalls every worker now and
-///   then does not, although the tokens earned during a stall longer than burst/rate (100 ms)
-///   overflow a full bucket and are lost, as a bucket must lose them to keep the upper bound.
+/// - the lower bound is promptness: the typical start came within half the time a full bucket
+///   lasts (burst/rate = 100 ms, so 50 ms) of its token being there, so the bucket had room to
+///   keep what it earned. A limiter that held tokens back, or workers that waited for their
+///   poll instead of the next token (122 ms), fail it; a loaded box does not (PostgreSQL beside
+///   `stress --cpu 2` and `ctest -j2`: up to 21 ms), although the tokens earned during a stall
+///   longer than 100 ms overflow the full bucket and are lost, as a bucket must lose them to
+///   keep the upper bound.
 inline void load_rate_holds(Store& store, const std::string& db_url, const TempDir& dir) {
     constexpr int per_second = 50;
     constexpr int burst = 5;
@@ -202,7 +204,7 @@ inline void load_rate_holds(Store& store, const std::string& db_url, const TempD
                     << " ms; tokens lost to gaps " << replay.thrown_away);
     // A microsecond of rounding between the store's bucket and this replay is allowed.
     CHECK(replay.fewest_tokens >= 1.0 - 1e-3);
-    CHECK(replay.median_lag < std::chrono::milliseconds{1000 / per_second});
+    CHECK(replay.median_lag < std::chrono::milliseconds{1000 * burst / per_second / 2});
 }
 
 /// The latest start among `cold`, and how many of `hot` had finished by then.
