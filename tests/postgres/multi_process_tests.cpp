@@ -164,15 +164,24 @@ TEST_CASE("three worker processes complete 10,000 jobs exactly once though one i
         ++rescued;
     }
     // In particular each job it held at the kill, whether its handler had started (it is in
-    // the log) or the job was claimed and still waiting for a free handler.
+    // the log) or the job was claimed and still waiting for a free handler. One exception: the
+    // server finishes a statement the victim sent before it died, so a completion batch in
+    // flight at the kill commits after the snapshot above. Such a job was completed by the
+    // victim in the attempt it held (the start-log check above ties it to that attempt), once.
     REQUIRE_FALSE(held_at_kill.empty());
+    int completed_in_flight = 0;
     for (const auto& [id, attempt] : held_at_kill) {
         const Job& j = *by_id.at(id);
         CAPTURE(id);
+        if (j.worker_id == victim_id && j.attempt == attempt && j.errors.empty()) {
+            ++completed_in_flight;
+            continue;
+        }
         CHECK(j.attempt > attempt);
         CHECK(j.worker_id != victim_id);
         CHECK(has_error(j, attempt, "lease_expired"));
     }
+    CHECK(rescued > 0);
     CHECK(completed_by[second_id] > 0);
     CHECK(completed_by[third_id] > 0);
     MESSAGE("all " << total << " jobs completed after " << run_time << " s: worker-1 (killed) "
