@@ -49,13 +49,23 @@ TEST_CASE("three worker processes complete 10,000 jobs exactly once though one i
     const std::filesystem::path log = dir.path / "starts.log";
 
     // 20 ms each: with 3 x 8 handlers the run lasts seconds, so the kill lands mid-run while
-    // the victim holds a full set of running jobs.
+    // the victim holds a full set of running jobs. Every 50th of the first 2,000 sleeps 5 s
+    // instead: the kill waits until the victim runs one of those, so at least one attempt is
+    // certainly cut off mid-handler whatever the timing (a 20 ms job may just have finished).
     std::set<JobId> ids;
+    std::set<JobId> long_ids;
     {
         Queue queue{store};
         std::vector<JobSpec> specs;
-        for (int i = 0; i < total; ++i) specs.push_back(JobSpec{"demo.sleep", {{"ms", 20}}});
-        for (const EnqueueResult& r : queue.enqueue_many(specs)) ids.insert(r.id);
+        for (int i = 0; i < total; ++i) {
+            const bool long_job = i % 50 == 0 && i < 2000;
+            specs.push_back(JobSpec{"demo.sleep", {{"ms", long_job ? 5000 : 20}}});
+        }
+        const std::vector<EnqueueResult> results = queue.enqueue_many(specs);
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            ids.insert(results[i].id);
+            if (i % 50 == 0 && i < 2000) long_ids.insert(results[i].id);
+        }
     }
     REQUIRE(ids.size() == total);
 
@@ -92,8 +102,24 @@ TEST_CASE("three worker processes complete 10,000 jobs exactly once though one i
         for (const StartRecord& r : itest::read_start_log(log)) n += r.worker_id == victim_id;
         return n;
     };
-    wait_until([&] { return victim_starts() >= 50 && !running_of(victim_id).empty(); },
-               "worker-1 to be part-way through its jobs", [&] { return victim.describe(); });
+    // Part-way through, and running the handler of a 5 s job it started (it is in the log).
+    JobId cut_off = 0;
+    auto running_a_long_job = [&] {
+        if (victim_starts() < 50) return false;
+        const std::vector<StartRecord> starts = itest::read_start_log(log);
+        for (const Job& j : running_of(victim_id)) {
+            if (!long_ids.contains(j.id)) continue;
+            for (const StartRecord& r : starts) {
+                if (r.id == j.id && r.attempt == j.attempt && r.worker_id == victim_id) {
+                    cut_off = j.id;
+                    return true;
+                }
+            }
+        }
+        return false;
+    };
+    wait_until(running_a_long_job, "worker-1 to be part-way through its jobs, running a 5 s one",
+               [&] { return victim.describe(); });
     victim.signal(SIGKILL);
     const int status = victim.wait_exit();
     REQUIRE(WIFSIGNALED(status));
@@ -181,6 +207,10 @@ TEST_CASE("three worker processes complete 10,000 jobs exactly once though one i
         CHECK(j.worker_id != victim_id);
         CHECK(has_error(j, attempt, "lease_expired"));
     }
+    // The 5 s handler it was running cannot have finished: that attempt was cut off.
+    REQUIRE(held_at_kill.contains(cut_off));
+    CHECK(by_id.at(cut_off)->worker_id != victim_id);
+    CHECK(has_error(*by_id.at(cut_off), held_at_kill.at(cut_off), "lease_expired"));
     CHECK(rescued > 0);
     CHECK(completed_by[second_id] > 0);
     CHECK(completed_by[third_id] > 0);
