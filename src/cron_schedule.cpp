@@ -2,19 +2,22 @@
 
 #include <fmt/format.h>
 
+#include "detail/name_check.hpp"
 #include "jobq/cron_expression.hpp"
 #include "jobq/error.hpp"
+#include "jobq/new_job.hpp"
 #include "jobq/time_zone.hpp"
 
 namespace jobq {
 
 namespace {
 
-constexpr std::size_t max_schedule_name = 200;
+// The tag "cron:<name>" must fit the name rule's 255 characters.
+constexpr std::size_t max_schedule_name = detail::max_name_length - 5;
 
 [[noreturn]] void bad(const CronSchedule& s, std::string_view field, std::string_view why) {
     throw Error(ErrorCode::invalid_argument,
-                fmt::format("schedule '{}': {}: {}", s.name, field, why), std::string(field));
+                fmt::format("schedule '{}': {}: {}", detail::printable(s.name), field, why), std::string(field));
 }
 
 // Re-raises an error from a part of the schedule with the schedule's name and the part's
@@ -31,14 +34,9 @@ constexpr std::size_t max_schedule_name = 200;
 }  // namespace
 
 void CronSchedule::validate() const {
-    if (name.empty()) bad(*this, "name", "must not be empty");
-    if (name.size() > max_schedule_name) {
-        bad(*this, "name",
-            fmt::format("must be at most {} characters (got {})", max_schedule_name, name.size()));
-    }
-    for (unsigned char c : name) {
-        if (c < 0x20 || c == 0x7f) bad(*this, "name", "must not contain control characters");
-    }
+    // A schedule's jobs carry the tag "cron:<name>", so a name must be a valid tag: checked
+    // here, when the schedule is added, rather than failing at every fire.
+    if (auto why = detail::name_problem(name, max_schedule_name)) bad(*this, "name", *why);
     try {
         (void)CronExpression::parse(expression);
     } catch (const Error& e) {
@@ -50,7 +48,9 @@ void CronSchedule::validate() const {
         rethrow_in(*this, e, "");
     }
     try {
-        job.validate();
+        // As enqueue checks it, payload size included, so a schedule that could never fire is
+        // refused now rather than skipped at every window.
+        (void)to_new_job(job, Timestamp{});
         // Serialising also rejects what cannot be stored (a custom retry policy).
         (void)job.to_json();
     } catch (const Error& e) {

@@ -37,13 +37,39 @@ nlohmann::json to_json(const Job& job) {
         {"timeout_ms", job.timeout ? nlohmann::json(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                         *job.timeout).count())
                                    : nlohmann::json(nullptr)},
-        {"unique_key", job.unique_key.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.unique_key)},
+        {"unique_key", job.unique_key.empty() ? nlohmann::json(nullptr)
+                                              : nlohmann::json(unique_key_as_given(job))},
+        {"unique_scope", unique_scope(job) == UniqueScope::none     ? nlohmann::json(nullptr)
+                         : unique_scope(job) == UniqueScope::tenant ? nlohmann::json("tenant")
+                                                                    : nlohmann::json("global")},
         {"tags", job.tags},
         {"errors", errors},
         {"result", job.result},
         {"retry_policy", job.retry_policy ? job.retry_policy->to_json() : nlohmann::json(nullptr)},
     };
     return j;
+}
+
+UniqueScope unique_scope(const Job& job) {
+    // new_job.cpp writes "t:<tenant>:<key>" or "g:<key>"; tenants cannot contain ':'.
+    if (job.unique_key.starts_with("t:")) return UniqueScope::tenant;
+    if (job.unique_key.starts_with("g:")) return UniqueScope::global;
+    return job.unique_key.empty() ? UniqueScope::none : UniqueScope::global;
+}
+
+std::string unique_key_as_given(const Job& job) {
+    const std::string& key = job.unique_key;
+    switch (unique_scope(job)) {
+        case UniqueScope::tenant: {
+            const std::size_t end = key.find(':', 2);
+            return end == std::string::npos ? key : key.substr(end + 1);
+        }
+        case UniqueScope::global:
+            return key.starts_with("g:") ? key.substr(2) : key;
+        case UniqueScope::none:
+            break;
+    }
+    return {};
 }
 
 }  // namespace jobq

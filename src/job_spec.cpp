@@ -10,6 +10,7 @@
 
 #include "detail/name_check.hpp"
 #include "jobq/error.hpp"
+#include "jobq/json_input.hpp"
 #include "jobq/time_format.hpp"
 
 namespace jobq {
@@ -18,8 +19,25 @@ namespace {
 
 constexpr std::size_t max_unique_key_length = 1024;
 
+// Beyond these a time cannot be stored and printed the same way on every backend, and a sum
+// like now + delay would overflow into the past.
+constexpr Timestamp earliest_run_at{};  // 1970-01-01T00:00:00Z
+constexpr Timestamp latest_run_at =
+    std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} + std::chrono::hours{24} -
+    Duration{1};
+// A delay, timeout or uniqueness window longer than a century is a mistake (a unit mix-up),
+// and capping it keeps every sum with a timestamp representable.
+constexpr Duration max_job_duration = std::chrono::days{36525};
+
 [[noreturn]] void bad(std::string_view field, std::string_view why) {
     throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", field, why), std::string(field));
+}
+
+void check_duration_cap(std::string_view field, Duration d) {
+    if (d > max_job_duration) {
+        bad(field, fmt::format("must be at most {} (100 years; got {})",
+                               format_duration(max_job_duration), format_duration(d)));
+    }
 }
 
 }  // namespace
@@ -86,18 +104,26 @@ JobSpec& JobSpec::tenant(std::string t) {
     return *this;
 }
 
-void JobSpec::validate() const {
+void JobSpec::validate(const InputLimits& limits) const {
     detail::check_name("kind", kind_);
     if (!payload_.is_object()) {
         bad("payload", fmt::format("must be a JSON object (got {})", payload_.type_name()));
     }
+    check_json_input(payload_, "payload", limits.max_json_depth);
     detail::check_name("queue", queue_);
     if (priority_ < min_priority || priority_ > max_priority) {
         bad("priority", fmt::format("must be between {} and {} (got {})", min_priority,
                                     max_priority, priority_));
     }
     if (delay_ && *delay_ < Duration::zero()) {
-        bad("delay", fmt::format("must not be negative (got -{})", format_duration(-*delay_)));
+        bad("delay", fmt::format("must not be negative (got {})", format_duration(*delay_)));
+    }
+    if (delay_) check_duration_cap("delay", *delay_);
+    if (run_at_ && (*run_at_ < earliest_run_at || *run_at_ > latest_run_at)) {
+        bad("run_at", fmt::format("must be between {} and {} (got {} microseconds since the epoch)",
+                                  format_timestamp(earliest_run_at),
+                                  format_timestamp(latest_run_at),
+                                  run_at_->time_since_epoch().count()));
     }
     if (max_attempts_ < 1) {
         bad("max_attempts", fmt::format("must be at least 1 (got {})", max_attempts_));
@@ -109,12 +135,15 @@ void JobSpec::validate() const {
     }
     if (timeout_ && *timeout_ <= Duration::zero()) {
         bad("timeout",
-            fmt::format("must be positive (got {})",
-                        timeout_->count() < 0 ? fmt::format("-{}", format_duration(-*timeout_))
-                                              : format_duration(*timeout_)));
+            fmt::format("must be positive (got {})", format_duration(*timeout_)));
     }
-    if (!unique_key_.empty() && unique_key_.size() > max_unique_key_length) {
-        bad("unique_key", fmt::format("must be at most {} characters", max_unique_key_length));
+    if (timeout_) check_duration_cap("timeout", *timeout_);
+    if (!unique_key_.empty()) {
+        if (auto why = detail::text_problem(unique_key_)) bad("unique_key", *why);
+        if (const std::size_t n = detail::utf8_length(unique_key_); n > max_unique_key_length) {
+            bad("unique_key",
+                fmt::format("must be at most {} characters (got {})", max_unique_key_length, n));
+        }
     }
     const bool unique_options = !unique_states_.empty() || unique_window_;
     if (unique_key_.empty() && unique_options) {
@@ -124,6 +153,7 @@ void JobSpec::validate() const {
         bad("unique_window",
             fmt::format("must be positive (got {})", format_duration(*unique_window_)));
     }
+    if (unique_window_) check_duration_cap("unique_window", *unique_window_);
     for (const std::string& t : tags_) detail::check_name("tags", t);
     if (!tenant_.empty()) {
         detail::check_name("tenant", tenant_);
@@ -178,6 +208,16 @@ JobSpec JobSpec::from_json(const nlohmann::json& j) {
     auto integer = [&](const char* key) {
         return member(key, &nlohmann::json::is_number_integer, "a whole number");
     };
+    // Microseconds as a signed 64-bit count; get<rep>() would wrap 2^64-1 into -1.
+    auto micros = [&](const char* key) -> std::optional<Duration::rep> {
+        const nlohmann::json* v = integer(key);
+        if (v == nullptr) return std::nullopt;
+        if (v->is_number_unsigned() &&
+            v->get<std::uint64_t>() > static_cast<std::uint64_t>(Duration::max().count())) {
+            bad(key, fmt::format("{} is out of range", v->dump()));
+        }
+        return v->get<Duration::rep>();
+    };
     auto small = [&](const char* key) -> std::optional<int> {
         const nlohmann::json* v = integer(key);
         if (v == nullptr) return std::nullopt;
@@ -217,14 +257,13 @@ JobSpec JobSpec::from_json(const nlohmann::json& j) {
                  payload == j.end() ? nlohmann::json::object() : *payload};
     if (const auto* v = string("queue")) spec.queue(v->get<std::string>());
     if (const auto v = small("priority")) spec.priority(*v);
-    if (const auto* v = integer("run_at_us"))
-        spec.run_at(Timestamp{Duration{v->get<Duration::rep>()}});
-    if (const auto* v = integer("delay_us")) spec.delay(Duration{v->get<Duration::rep>()});
+    if (const auto v = micros("run_at_us")) spec.run_at(Timestamp{Duration{*v}});
+    if (const auto v = micros("delay_us")) spec.delay(Duration{*v});
     if (const auto v = small("max_attempts")) spec.max_attempts(*v);
     if (const auto* v = member("retry_policy", &nlohmann::json::is_object, "a JSON object")) {
         spec.retry_policy(RetryPolicy::from_json(*v));  // its errors name "retry_policy.<field>"
     }
-    if (const auto* v = integer("timeout_us")) spec.timeout(Duration{v->get<Duration::rep>()});
+    if (const auto v = micros("timeout_us")) spec.timeout(Duration{*v});
     if (const auto* v = string("unique_key")) spec.unique_key(v->get<std::string>());
     if (const auto* v = member("unique_states", &nlohmann::json::is_array, "an array")) {
         std::vector<JobState> states;
@@ -236,8 +275,7 @@ JobSpec JobSpec::from_json(const nlohmann::json& j) {
         }
         spec.unique_states(std::move(states));
     }
-    if (const auto* v = integer("unique_window_us"))
-        spec.unique_window(Duration{v->get<Duration::rep>()});
+    if (const auto v = micros("unique_window_us")) spec.unique_window(Duration{*v});
     if (const auto* v = member("unique_per_tenant", &nlohmann::json::is_boolean, "true or false")) {
         spec.unique_per_tenant(v->get<bool>());
     }

@@ -8,13 +8,20 @@
 
 namespace jobq {
 
-NewJob to_new_job(const JobSpec& spec, Timestamp now) {
-    spec.validate();
+NewJob to_new_job(const JobSpec& spec, Timestamp now, const InputLimits& limits) {
+    spec.validate(limits);
     NewJob job;
     job.kind = spec.kind();
     job.queue = spec.queue();
     job.tenant = spec.tenant();
     job.payload = spec.payload().dump();
+    if (const std::size_t limit = limits.payload_limit(spec.queue()); job.payload.size() > limit) {
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("payload: {} bytes is larger than the limit of {} bytes for "
+                                "queue '{}' (InputLimits::max_payload_bytes)",
+                                job.payload.size(), limit, spec.queue()),
+                    "payload");
+    }
     job.priority = spec.priority();
     job.created_at = now;
     job.run_at = spec.run_at() ? *spec.run_at() : now + spec.delay().value_or(Duration::zero());
@@ -40,12 +47,13 @@ NewJob to_new_job(const JobSpec& spec, Timestamp now) {
     return job;
 }
 
-std::vector<NewJob> to_new_jobs(std::span<const JobSpec> specs, Timestamp now) {
+std::vector<NewJob> to_new_jobs(std::span<const JobSpec> specs, Timestamp now,
+                                const InputLimits& limits) {
     std::vector<NewJob> jobs;
     jobs.reserve(specs.size());
     for (std::size_t i = 0; i < specs.size(); ++i) {
         try {
-            jobs.push_back(to_new_job(specs[i], now));
+            jobs.push_back(to_new_job(specs[i], now, limits));
         } catch (const Error& e) {
             if (specs.size() == 1) throw;
             throw Error(e.code(), fmt::format("job {} of {}: {}", i + 1, specs.size(), e.what()),

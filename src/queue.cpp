@@ -67,8 +67,10 @@ Queue::Queue(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
 Queue::Queue(Store& store, QueueOptions options)
     : store_(store),
       clock_(options.clock ? *options.clock : system_clock()),
-      tenant_(std::move(options.tenant)) {
+      tenant_(std::move(options.tenant)),
+      limits_(std::move(options.limits)) {
     if (!tenant_.empty()) detail::check_name("tenant", tenant_);
+    limits_.validate();
 }
 
 Queue::~Queue() = default;
@@ -99,7 +101,7 @@ std::vector<EnqueueResult> Queue::enqueue_many(std::span<const JobSpec> specs) {
         for (JobSpec& spec : stamped) spec.tenant(tenant_);
         specs = stamped;
     }
-    const std::vector<NewJob> jobs = to_new_jobs(specs, clock_.now());  // all valid, or throws
+    const std::vector<NewJob> jobs = to_new_jobs(specs, clock_.now(), limits_);  // all valid, or throws
     if (jobs.empty()) return {};
     return store_.insert(jobs);
 }
@@ -179,6 +181,13 @@ Job Queue::replay(JobId id) {
 }
 
 std::int64_t Queue::replay_all(const JobFilter& filter) {
+    if (!filter.tag.empty()) {
+        // The store replays by queue, kind and tenant; ignoring the tag would replay more
+        // than the caller asked for.
+        throw Error(ErrorCode::invalid_argument,
+                    "tag: replay_all does not filter by tag; replay those jobs one by one",
+                    "tag");
+    }
     const JobFilter scoped = scoped_filter(tenant_, filter);
     const std::int64_t n = store_.replay_discarded(scoped, clock_.now());
     if (n > 0) store_.notifier().notify(scoped.queue);  // empty: every queue

@@ -2,22 +2,14 @@
 
 #include <mutex>
 
+#include "detail/name_check.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq {
 
 Registry& Registry::add_entry(Entry e) {
-    if (e.kind.empty()) {
-        throw Error(ErrorCode::invalid_argument, "kind: must not be empty", "kind");
-    }
     // The same rule JobSpec applies: a kind no job can have would never run.
-    for (unsigned char c : e.kind) {
-        if (c <= 0x20 || c == 0x7f) {
-            throw Error(ErrorCode::invalid_argument,
-                        "kind: must not contain spaces or control characters (got '" + e.kind + "')",
-                        "kind");
-        }
-    }
+    detail::check_name("kind", e.kind);
     std::unique_lock lock(mutex_);
     if (entries_.contains(e.kind)) {
         throw Error(ErrorCode::invalid_argument,

@@ -23,6 +23,7 @@
 #include "detail/attempt_outcome.hpp"
 #include "detail/blocking.hpp"
 #include "detail/stop_waiter.hpp"
+#include "detail/stopped_context.hpp"
 #include "jobq/cron_expression.hpp"
 #include "jobq/cron_windows.hpp"
 #include "jobq/crontab.hpp"
@@ -106,7 +107,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
     Store& store;
     SchedulerOptions options;
     const Clock& clock;
-    asio::thread_pool pool{1};
+    static constexpr int pool_threads = 1;
+    asio::thread_pool pool{pool_threads};
     std::vector<std::unique_ptr<asio::steady_timer>> timers;
     std::atomic<bool> started{false};
     std::atomic<bool> stopping{false};
@@ -314,6 +316,8 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
             self->spawn(&Impl::promote_pass, self->options.promote_interval, "promote");
             self->spawn(&Impl::prune_pass, self->options.prune_interval, "prune");
             self->spawn(&Impl::cron_wait_pass, self->options.cron_interval, "cron");
+            // A stop requested before this ran spawned no loop, so none will say it ended.
+            if (self->active_loops == 0) self->stopped = true;
         });
     }
 
@@ -393,6 +397,11 @@ void Scheduler::stop() {
     // io_context::run returned would block for ever).
     if (!impl_->started || impl_->stopped) {
         impl_->stopping = true;
+        return;
+    }
+    if (detail::context_stopped(impl_->strand.get_inner_executor())) {
+        request_stop();  // carried out if the context runs again
+        detail::drain(impl_->pool, Impl::pool_threads);
         return;
     }
     impl_->stopping = true;

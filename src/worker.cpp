@@ -27,7 +27,9 @@
 #include "detail/blocking.hpp"
 #include "detail/run_control.hpp"
 #include "detail/stop_waiter.hpp"
+#include "detail/stopped_context.hpp"
 #include "jobq/error.hpp"
+#include "jobq/json_input.hpp"
 #include "jobq/flow_limits.hpp"
 #include "jobq/notifier.hpp"
 #include "jobq/registry.hpp"
@@ -197,7 +199,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
     Registry& registry;
     WorkerOptions options;
     const Clock& clock;
-    asio::thread_pool store_pool{2};
+    static constexpr int store_threads = 2;
+    asio::thread_pool store_pool{store_threads};
     std::unique_ptr<asio::thread_pool> handler_pool;
 
     std::vector<QueueState> queues;
@@ -573,6 +576,9 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                     result = co_await detail::run_blocking(self->blocking_pool().get_executor(),
                                                            std::move(call));
                 }
+                // A result that cannot be stored the same way on every backend (NUL, NaN,
+                // broken UTF-8, too deep) is the handler's bug: a failed attempt that says so.
+                if (!result.is_null()) check_json_input(result, "result");
                 end.how = How::success;
                 end.result = std::move(result);
             } catch (const RetryAfter& s) {
@@ -885,6 +891,11 @@ void Worker::stop() {
     // io_context::run returned would block for ever).
     const auto p = impl_->phase.load();
     if (p == Impl::Phase::idle || p == Impl::Phase::stopped) return;
+    if (detail::context_stopped(impl_->strand.get_inner_executor())) {
+        request_stop();  // carried out if the context runs again
+        detail::drain(impl_->store_pool, Impl::store_threads);
+        return;
+    }
     detail::stop_blocking(impl_);
 }
 

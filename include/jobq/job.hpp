@@ -56,4 +56,12 @@ struct Job {
 /// JSON form of a job, as the CLI's --json prints it (timestamps as ISO 8601 UTC strings).
 nlohmann::json to_json(const Job& job);
 
+/// Scope of a job's unique key, from its stored form.
+enum class UniqueScope { none, global, tenant };
+/// The unique key as the caller gave it, without the scope prefix the store keeps it under
+/// ("welcome:42", not "t:acme:welcome:42"); empty when the job has none.
+std::string unique_key_as_given(const Job& job);
+/// Whether the key coalesces within the job's tenant or across all jobs.
+UniqueScope unique_scope(const Job& job);
+
 }  // namespace jobq

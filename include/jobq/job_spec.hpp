@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "jobq/clock.hpp"
+#include "jobq/input_limits.hpp"
 #include "jobq/job_state.hpp"
 #include "jobq/retry_policy.hpp"
 
@@ -71,7 +72,9 @@ class JobSpec {
     const std::string& tenant() const noexcept { return tenant_; }
 
     /// Throws Error(invalid_argument) naming the first bad field; returns when all are valid.
-    void validate() const;
+    /// Checks the payload's JSON (depth, UTF-8, no NUL, finite numbers) against `limits`; its
+    /// size is checked where it is serialised for storage (to_new_job).
+    void validate(const InputLimits& limits = {}) const;
 
     /// Serialised form, as a schedule stores its job template: {"kind":..., "payload":{...},
     /// "queue":..., ...}; fields left at their defaults are omitted. Throws

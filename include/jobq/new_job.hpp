@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "jobq/clock.hpp"
+#include "jobq/input_limits.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/job_state.hpp"
@@ -38,12 +39,14 @@ struct NewJob {
     std::optional<Timestamp> unique_since;  ///< only jobs created at or after this block
 };
 
-/// Validates `spec` (throws Error naming the field) and resolves it against `now`: delay to
-/// run_at, initial state, tenant-scoped unique key, default unique states, serialised payload.
-NewJob to_new_job(const JobSpec& spec, Timestamp now);
+/// Validates `spec` against `limits` (throws Error naming the field; the payload's size too)
+/// and resolves it against `now`: delay to run_at, initial state, tenant-scoped unique key,
+/// default unique states, serialised payload.
+NewJob to_new_job(const JobSpec& spec, Timestamp now, const InputLimits& limits = {});
 
 /// to_new_job for a batch: every spec is validated before any is returned, and an error names
 /// which job of the batch was at fault ("job 3 of 5: priority: ...").
-std::vector<NewJob> to_new_jobs(std::span<const JobSpec> specs, Timestamp now);
+std::vector<NewJob> to_new_jobs(std::span<const JobSpec> specs, Timestamp now,
+                                const InputLimits& limits = {});
 
 }  // namespace jobq

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "jobq/clock.hpp"
+#include "jobq/input_limits.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/store.hpp"
@@ -31,6 +32,8 @@ struct QueueOptions {
     std::string tenant;
     /// Time source; the system clock when null.
     const Clock* clock = nullptr;
+    /// Payload size and JSON depth limits enqueue applies (1 MiB and 128 levels by default).
+    InputLimits limits;
 };
 
 /// Client of a Store. Cheap to create; holds a reference to the store, which must outlive it.
@@ -102,6 +105,7 @@ class Queue {
     Store& store_;
     const Clock& clock_;
     std::string tenant_;
+    InputLimits limits_;
     std::unique_ptr<Pool> pool_;
 };
 

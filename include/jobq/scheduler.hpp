@@ -91,6 +91,8 @@ class Scheduler {
     /// Stops and waits, on the scheduler's executor.
     boost::asio::awaitable<void> async_stop();
     /// Stops from a thread that does not run the executor; blocks until stopped.
+    /// Returns at once when not running, or when the executor's io_context has stopped (then
+    /// the stop is only requested, as by request_stop(): nothing could carry it out).
     void stop();
 
     /// Runs every service once, now, on the calling thread (blocking store calls).

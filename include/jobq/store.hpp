@@ -111,6 +111,7 @@ struct JobFilter {
     std::string queue;
     std::string kind;
     std::string tenant;
+    std::string tag;                 ///< only jobs carrying this tag; empty: any
     std::optional<JobId> before_id;  ///< keyset cursor: only ids below this
     int limit = 100;
 };

@@ -103,6 +103,8 @@ class Worker {
     /// Graceful stop, awaited on the worker's executor until every outcome is written.
     boost::asio::awaitable<void> async_stop();
     /// Graceful stop from a thread that does not run the executor; blocks until stopped.
+    /// Returns at once when not running, or when the executor's io_context has stopped (then
+    /// the stop is only requested, as by request_stop(): nothing could carry it out).
     void stop();
     /// True between start() and the end of a stop.
     bool running() const noexcept;

@@ -1,6 +1,7 @@
 #pragma once
-// The rules for names (kinds, queues, tenants, tags, limit scopes) in one place, so a limit can
-// be set on exactly the names a job can carry.
+// The rules for names (kinds, queues, tenants, tags, limit scopes, schedule names) and other
+// short strings in one place, so a limit can be set on exactly the names a job can carry and
+// every backend receives the same text.
 
 #include <cstddef>
 #include <optional>
@@ -9,31 +10,46 @@
 
 #include <fmt/format.h>
 
+#include "utf8.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq::detail {
 
 inline constexpr std::size_t max_name_length = 255;
 
+/// What is wrong with `value` as text a person reads in logs and the CLI: not UTF-8, or holding
+/// a control character; nullopt when it is fine. Phrased to follow the field.
+inline std::optional<std::string> text_problem(std::string_view value) {
+    if (const auto at = invalid_utf8_at(value)) {
+        return fmt::format("must be valid UTF-8 (byte {} is not)", *at);
+    }
+    if (const auto c = first_control_character(value)) {
+        return fmt::format("must not contain control characters (found {} in '{}')", *c,
+                           printable(value));
+    }
+    return std::nullopt;
+}
+
 /// What is wrong with `value` as a name, phrased to follow the field ("must not be empty"), or
 /// nullopt when it is a valid name. Names are identifiers in logs, metrics and the CLI:
-/// printable, no spaces, bounded length.
-inline std::optional<std::string> name_problem(std::string_view value) {
+/// printable UTF-8, no spaces, at most `max_length` characters (code points).
+inline std::optional<std::string> name_problem(std::string_view value,
+                                               std::size_t max_length = max_name_length) {
     if (value.empty()) return std::string("must not be empty");
-    if (value.size() > max_name_length) {
-        return fmt::format("must be at most {} characters (got {})", max_name_length, value.size());
+    if (auto why = text_problem(value)) return why;
+    if (const std::size_t n = utf8_length(value); n > max_length) {
+        return fmt::format("must be at most {} characters (got {})", max_length, n);
     }
-    for (unsigned char c : value) {
-        if (c <= 0x20 || c == 0x7f) {
-            return fmt::format("must not contain spaces or control characters (got '{}')", value);
-        }
+    if (value.find(' ') != std::string_view::npos) {
+        return fmt::format("must not contain spaces (got '{}')", value);
     }
     return std::nullopt;
 }
 
 /// Throws Error(invalid_argument, "field: ...", field) when `value` is not a valid name.
-inline void check_name(std::string_view field, std::string_view value) {
-    if (auto why = name_problem(value)) {
+inline void check_name(std::string_view field, std::string_view value,
+                       std::size_t max_length = max_name_length) {
+    if (auto why = name_problem(value, max_length)) {
         throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", field, *why),
                     std::string(field));
     }

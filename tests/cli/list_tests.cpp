@@ -76,6 +76,18 @@ TEST_CASE("list filters by state, queue, kind and tenant") {
           std::vector<JobId>{report});
 }
 
+TEST_CASE("list and dlq filter by tag; dlq replay refuses --tag instead of ignoring it") {
+    CliFixture fx;
+    fx.migrate();
+    const JobId vip = fx.enqueue({"email.send", "--tag", "vip", "--tag", "mail"});
+    fx.enqueue({"email.send", "--tag", "mail"});
+    CHECK(ids_of(fx.json({"list", "--tag", "vip"})) == std::vector<JobId>{vip});
+    CHECK(ids_of(fx.json({"list", "--tag", "nobody"})).empty());
+    CHECK(fx.jobq({"dlq", "--tag", "vip"}).exit_code == 0);
+    const jobq::test::ProcessResult replay = fx.jobq({"dlq", "replay", "--all", "--tag", "vip"});
+    CHECK(replay.exit_code == 2);
+}
+
 TEST_CASE("list pages with --limit and --before") {
     CliFixture fx;
     fx.migrate();

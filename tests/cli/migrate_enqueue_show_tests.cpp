@@ -103,7 +103,11 @@ TEST_CASE("a unique key coalesces a second enqueue into the existing job") {
     CHECK(fx.count_jobs() == 1);
 
     const auto job = fx.show(first.at("id").get<jobq::JobId>());
-    CHECK(job.at("unique_key").get<std::string>().find("welcome:42") != std::string::npos);
+    CHECK(job.at("unique_key") == "welcome:42");  // as typed, not the stored "g:welcome:42"
+    CHECK(job.at("unique_scope") == "global");
+    const ProcessResult shown = fx.jobq({"show", first.at("id").dump()});
+    CHECK(shown.out.find("welcome:42 (global)") != std::string::npos);
+    CHECK(shown.out.find("g:welcome") == std::string::npos);
 }
 
 TEST_CASE("show prints every field, each attempt's error and the result") {

@@ -30,12 +30,22 @@ std::string rejection(const std::string& url) {
 
 TEST_CASE("a plain path names a SQLite file, taken literally") {
     for (const std::string path :
-         {"jobs.db", "/var/lib/jobq/jobs.db", "data/jobs:v2.db", "a?b.db"}) {
+         {"jobs.db", "/var/lib/jobq/jobs.db", "data/jobs:v2.db", "my jobs%.db"}) {
         const auto location = parse_store_url(path);
         CHECK(location.backend == Backend::sqlite);
         CHECK(location.sqlite_path == path);
         CHECK(location.sqlite_options.durability == jobq::SqliteDurability::full);
     }
+}
+
+TEST_CASE("options after a plain path are parsed, never taken into the file name") {
+    const auto location = parse_store_url("/tmp/jobs.db?durability=normal");
+    CHECK(location.sqlite_path == "/tmp/jobs.db");
+    CHECK(location.sqlite_options.durability == jobq::SqliteDurability::normal);
+    const std::string why = rejection("a?b.db");
+    CHECK(why.find("'b.db'") != std::string::npos);
+    CHECK(why.find("%3F") != std::string::npos);
+    CHECK(rejection("jobs.db?durability=fast").find("'fast'") != std::string::npos);
 }
 
 TEST_CASE("sqlite URLs name relative and absolute paths") {

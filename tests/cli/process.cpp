@@ -72,6 +72,7 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
     const int out_fd = open_capture(out_path);
     const int err_fd = open_capture(err_path);
     const std::string dir = options.work_dir.string();
+    const std::string stdin_path = options.stdin_path ? options.stdin_path->string() : "/dev/null";
 
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
@@ -80,8 +81,8 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
             ::dup2(err_fd, STDERR_FILENO) < 0) {
             ::_exit(126);
         }
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+        const int in_fd = ::open(stdin_path.c_str(), O_RDONLY);
+        if (in_fd < 0 || ::dup2(in_fd, STDIN_FILENO) < 0) ::_exit(126);
         ::execve(program.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }

@@ -21,6 +21,8 @@ struct ProcessOptions {
     std::filesystem::path work_dir;  ///< the child's current directory
     /// Environment changes on top of this process's: a value sets, nullopt unsets.
     std::map<std::string, std::optional<std::string>> env;
+    /// File the child reads as standard input; /dev/null when unset.
+    std::optional<std::filesystem::path> stdin_path;
 };
 
 /// Starts `program` with `args`, waits for it and returns its exit code and output. stdout

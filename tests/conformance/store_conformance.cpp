@@ -823,6 +823,30 @@ TEST_CASE_FIXTURE(StoreTest, "list filters by state, queue, kind and tenant, new
     CHECK(list_ids(combined) == std::vector<JobId>{a1});
 }
 
+TEST_CASE_FIXTURE(StoreTest, "list filters by tag: any of a job's tags, exactly, with the other filters") {
+    const JobId a1 = enqueue(store, JobSpec{"send"}.tag("urgent").tag("vip"));
+    const JobId a2 = enqueue(store, JobSpec{"send"}.queue("mail").tag("vip"));
+    enqueue(store, JobSpec{"send"}.tag("vip-lite"));  // a prefix is not a match
+    enqueue(store, JobSpec{"send"});
+    const JobId a5 = enqueue(store, JobSpec{"send"}.tag("\xe6\xa8\x99"));
+    auto list_ids = [&](JobFilter f) {
+        return ids_of(store.list(f).jobs);
+    };
+    JobFilter by_tag;
+    by_tag.tag = "vip";
+    CHECK(list_ids(by_tag) == std::vector<JobId>{a2, a1});
+    by_tag.tag = "urgent";
+    CHECK(list_ids(by_tag) == std::vector<JobId>{a1});
+    by_tag.tag = "\xe6\xa8\x99";
+    CHECK(list_ids(by_tag) == std::vector<JobId>{a5});
+    by_tag.tag = "vip";
+    by_tag.queue = "mail";
+    CHECK(list_ids(by_tag) == std::vector<JobId>{a2});
+    by_tag.tag = "none";
+    by_tag.queue.clear();
+    CHECK(list_ids(by_tag).empty());
+}
+
 TEST_CASE_FIXTURE(StoreTest, "list pages through jobs with a keyset cursor") {
     std::vector<NewJob> batch;
     for (int i = 0; i < 25; ++i) batch.push_back(new_job(JobSpec{"k"}));

@@ -3,10 +3,11 @@
 #   JOBQ_BUILD_DIR JOBQ_CONFIG JOBQ_VERSION WORK_DIR CONSUMER_SOURCE_DIR
 #   MISSING_COMPONENT_SOURCE_DIR GENERATOR CXX_COMPILER CXX_COMPILER_LAUNCHER EXTRA_FLAGS
 #   JOBQ_WITH_POSTGRES (ON: the consumer also uses the postgres component)
+#   README (README.md) README_EXAMPLE_SOURCE_DIR (the project that builds its first example)
 cmake_minimum_required(VERSION 3.25)
 
 foreach(var JOBQ_BUILD_DIR JOBQ_CONFIG JOBQ_VERSION WORK_DIR CONSUMER_SOURCE_DIR
-            MISSING_COMPONENT_SOURCE_DIR GENERATOR CXX_COMPILER)
+            MISSING_COMPONENT_SOURCE_DIR GENERATOR CXX_COMPILER README README_EXAMPLE_SOURCE_DIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "install_and_consume.cmake: -D${var}=... is required")
   endif()
@@ -16,9 +17,12 @@ set(prefix ${WORK_DIR}/prefix)
 set(consumer_build ${WORK_DIR}/consumer-build)
 set(missing_build ${WORK_DIR}/missing-component-build)
 set(run_dir ${WORK_DIR}/run)
+set(readme_src ${WORK_DIR}/readme-example-src)
+set(readme_build ${WORK_DIR}/readme-example-build)
+set(readme_run_dir ${WORK_DIR}/readme-example-run)
 # Start clean: files left by an older install would hide a file this one no longer installs.
 file(REMOVE_RECURSE ${WORK_DIR})
-file(MAKE_DIRECTORY ${run_dir})
+file(MAKE_DIRECTORY ${run_dir} ${readme_src} ${readme_run_dir})
 
 # Runs one step; on failure prints its output and stops the test with `what`. The step's
 # standard output is left in `step_output`.
@@ -78,3 +82,52 @@ step("run the consumer" ${consumer_build}/jobq_consumer ${run_dir})
 string(STRIP "${step_output}" step_output)
 message(STATUS "package: ${step_output}")
 message(STATUS "package: installed jobq ${JOBQ_VERSION} was found, built against and ran")
+
+# README.md's first example, exactly as written: the cpp block right after the marker comment,
+# built against the same prefix and run in a directory of its own (it creates jobs.db there).
+# It must end by itself, exit 0 and print the handler's line.
+set(readme_marker "<!-- readme-example:")
+set(readme_expected "sending mail to a@example.com")
+file(READ ${README} readme)
+string(FIND "${readme}" "${readme_marker}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "package: ${README} has no '${readme_marker} ... -->' line")
+endif()
+string(SUBSTRING "${readme}" ${at} -1 readme)
+string(FIND "${readme}" "\n" at)
+math(EXPR at "${at} + 1")
+string(SUBSTRING "${readme}" ${at} -1 readme)
+set(fence_open "```cpp\n")
+string(FIND "${readme}" "${fence_open}" at)
+if(NOT at EQUAL 0)
+  message(FATAL_ERROR "package: the line after '${readme_marker}' in ${README} must open the "
+                      "example with ```cpp")
+endif()
+string(LENGTH "${fence_open}" at)
+string(SUBSTRING "${readme}" ${at} -1 readme)
+string(FIND "${readme}" "\n```\n" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "package: the README example's ```cpp block is never closed")
+endif()
+math(EXPR at "${at} + 1")
+string(SUBSTRING "${readme}" 0 ${at} readme_example)
+file(WRITE ${readme_src}/main.cpp "${readme_example}")
+
+step("configure the README example against ${prefix}"
+  ${CMAKE_COMMAND} -S ${README_EXAMPLE_SOURCE_DIR} -B ${readme_build} ${configure_args}
+  -DREADME_EXAMPLE_SOURCE=${readme_src}/main.cpp)
+step("build the README example" ${CMAKE_COMMAND} --build ${readme_build} --config ${JOBQ_CONFIG})
+message(STATUS "package: run the README example in ${readme_run_dir}")
+execute_process(COMMAND ${readme_build}/readme_example
+  WORKING_DIRECTORY ${readme_run_dir} TIMEOUT 60
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "package: the README example did not exit 0 (${rc})\n"
+                      "--- stdout\n${out}\n--- stderr\n${err}")
+endif()
+string(FIND "${out}" "${readme_expected}" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "package: the README example exited 0 without printing "
+                      "'${readme_expected}'\n--- stdout\n${out}\n--- stderr\n${err}")
+endif()
+message(STATUS "package: the README example built, ran its job and ended: ${readme_expected}")

@@ -290,6 +290,38 @@ TEST_CASE("a unique key held by a transaction that rolls back is free for the co
     CHECK_FALSE(shop.store.get(race.first_result.id).has_value());
 }
 
+TEST_CASE("a NUL in a payload is refused before the server sees it, and the transaction lives on") {
+    Shop shop;
+    pqxx::work tx{shop.conn};
+    shop.add_order(tx, 7);
+    try {
+        shop.store.enqueue_in(tx, JobSpec{"k", {{"note", std::string("a\0b", 3)}}});
+        FAIL("a NUL was accepted");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::invalid_argument);
+        CHECK(e.field() == "payload");
+    }
+    tx.commit();  // nothing was sent, so the caller's transaction is not aborted
+    CHECK(shop.order_exists(7));
+    CHECK(all_jobs(shop.store).empty());
+}
+
+TEST_CASE("bad data that reaches the server anyway (class 22) is invalid_argument, not storage") {
+    ScratchSchema schema{"bad_data"};
+    PostgresStore store{schema.url(), schema.options()};
+    // Past the API boundary on purpose: jsonb cannot hold \u0000 and says so with 22P05.
+    NewJob job = to_new_job(JobSpec{"k"}, Timestamp{std::chrono::seconds{1'700'000'000}});
+    job.payload = R"({"note":"a\u0000b"})";
+    try {
+        store.insert(std::span<const NewJob>(&job, 1));
+        FAIL("the server accepted a NUL in jsonb");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::invalid_argument);
+        CHECK(std::string_view(e.what()).find("22P05") != std::string_view::npos);
+    }
+    CHECK(all_jobs(store).empty());
+}
+
 TEST_SUITE_END();  // enqueue_in
 
 }  // namespace jobq::pgtest

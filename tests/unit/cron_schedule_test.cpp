@@ -40,8 +40,14 @@ TEST_CASE("a schedule is rejected naming the field and the schedule") {
     CronSchedule s = nightly();
     s.name = "";
     check_invalid_argument([&] { s.validate(); }, "name", {"must not be empty"});
-    s.name = std::string(201, 'n');
-    check_invalid_argument([&] { s.validate(); }, "name", {"at most 200"});
+    s.name = std::string(250, 'n');
+    CHECK_NOTHROW(s.validate());
+    s.name = std::string(251, 'n');
+    check_invalid_argument([&] { s.validate(); }, "name", {"at most 250", "251"});
+    s.name = "nightly report";  // its jobs' tag "cron:nightly report" would be refused at fire
+    check_invalid_argument([&] { s.validate(); }, "name", {"must not contain spaces"});
+    s.name = "\xff";
+    check_invalid_argument([&] { s.validate(); }, "name", {"UTF-8"});
     s.name = "a\nb";
     check_invalid_argument([&] { s.validate(); }, "name", {"control characters"});
 

@@ -1,6 +1,7 @@
 // JobSpec::validate: every rule of the API boundary, each rejected with the field at fault.
 
 #include <chrono>
+#include <cmath>
 #include <string>
 
 #include <doctest/doctest.h>
@@ -195,3 +196,83 @@ TEST_CASE("the first bad field in declaration order is the one reported") {
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("JobSpec::validate: hostile input");
+
+TEST_CASE("names must be valid UTF-8 without control characters, counted in characters") {
+    check_invalid_argument([] { JobSpec{"mail\xff"}.validate(); }, "kind", {"UTF-8", "byte 4"});
+    check_invalid_argument([] { JobSpec{"mail\xc2\x85"}.validate(); }, "kind",
+                           {"control characters", "U+0085"});  // C1 NEXT LINE
+    check_invalid_argument([] { valid().tag("a\x1b[31m").validate(); }, "tags",
+                           {"U+001B", "\\u001b[31m"});
+    check_invalid_argument([] { valid().tenant("t\xe2\x82").validate(); }, "tenant", {"UTF-8"});
+    // 255 two-byte characters are 510 bytes and a valid name; 256 are not.
+    std::string e_acute;
+    for (int i = 0; i < 255; ++i) e_acute += "\xc3\xa9";
+    CHECK_NOTHROW(JobSpec{e_acute}.validate());
+    check_invalid_argument([&] { JobSpec{e_acute + "\xc3\xa9"}.validate(); }, "kind",
+                           {"at most 255 characters (got 256)"});
+}
+
+TEST_CASE("a unique key may hold spaces but not control characters or broken UTF-8") {
+    CHECK_NOTHROW(valid().unique_key("welcome mail:42").validate());
+    check_invalid_argument([] { valid().unique_key("a\nb").validate(); }, "unique_key",
+                           {"control characters", "U+000A"});
+    check_invalid_argument([] { valid().unique_key("\xed\xa0\x80").validate(); }, "unique_key",
+                           {"UTF-8"});  // an encoded surrogate
+    std::string key;
+    for (int i = 0; i < 1024; ++i) key += "\xe2\x82\xac";  // 1024 euro signs, 3072 bytes
+    CHECK_NOTHROW(valid().unique_key(key).validate());
+    check_invalid_argument([&] { valid().unique_key(key + "x").validate(); }, "unique_key",
+                           {"at most 1024 characters (got 1025)"});
+}
+
+TEST_CASE("a delay, timeout or window beyond a century is refused, never wrapped around") {
+    check_invalid_argument([] { valid().delay(std::chrono::days{100'000'000}).validate(); },
+                           "delay", {"at most 36525d", "100000000d"});
+    check_invalid_argument([] { valid().delay(jobq::Duration::max()).validate(); }, "delay",
+                           {"at most"});
+    check_invalid_argument([] { valid().delay(jobq::Duration::min()).validate(); }, "delay",
+                           {"must not be negative"});
+    check_invalid_argument([] { valid().timeout(jobq::Duration::max()).validate(); }, "timeout",
+                           {"at most"});
+    check_invalid_argument(
+        [] { valid().unique_key("k").unique_window(jobq::Duration::max()).validate(); },
+        "unique_window", {"at most"});
+    CHECK_NOTHROW(valid().delay(std::chrono::days{36525}).validate());
+}
+
+TEST_CASE("a run_at outside 1970..9999 is refused") {
+    check_invalid_argument([] { valid().run_at(jobq::Timestamp::max()).validate(); }, "run_at",
+                           {"9999-12-31T23:59:59"});
+    check_invalid_argument([] { valid().run_at(jobq::Timestamp::min()).validate(); }, "run_at",
+                           {"1970-01-01T00:00:00"});
+    CHECK_NOTHROW(valid().run_at(jobq::Timestamp{}).validate());
+}
+
+TEST_CASE("the payload's JSON is checked: NUL, depth, NaN, broken UTF-8") {
+    check_invalid_argument(
+        [] { JobSpec{"k", {{"note", std::string("a\0b", 3)}}}.validate(); }, "payload",
+        {"payload: the string at /note", "NUL"});
+    check_invalid_argument([] { JobSpec{"k", {{"x", std::nan("")}}}.validate(); }, "payload",
+                           {"/x"});
+    nlohmann::json deep = nlohmann::json::object();
+    nlohmann::json* leaf = &deep;
+    for (int i = 0; i < 128; ++i) leaf = &((*leaf)["d"] = nlohmann::json::object());
+    check_invalid_argument([&] { JobSpec{"k", deep}.validate(); }, "payload",
+                           {"deeper than 128"});
+    jobq::InputLimits roomy;
+    roomy.max_json_depth = 200;
+    CHECK_NOTHROW(JobSpec{"k", deep}.validate(roomy));
+}
+
+TEST_SUITE_END();
+
+TEST_CASE("from_json refuses a microsecond count beyond 64 bits instead of wrapping it") {
+    check_invalid_argument(
+        [] { JobSpec::from_json({{"kind", "a"}, {"delay_us", 18446744073709551615ULL}}); },
+        "delay_us", {"18446744073709551615 is out of range"});
+    check_invalid_argument(
+        [] { JobSpec::from_json({{"kind", "a"}, {"timeout_us", 9223372036854775808ULL}}); },
+        "timeout_us", {"out of range"});
+}

@@ -46,8 +46,8 @@ TEST_CASE("to_json writes exactly the documented fields") {
         "id",          "kind",         "queue",        "tenant",           "state",
         "priority",    "attempt",      "max_attempts", "payload",          "created_at",
         "run_at",      "attempted_at", "finished_at",  "lease_expires_at", "worker_id",
-        "timeout_ms",  "unique_key",   "tags",         "errors",           "result",
-        "retry_policy"};
+        "timeout_ms",  "unique_key",   "unique_scope", "tags",             "errors",
+        "result",      "retry_policy"};
     CHECK(keys_of(to_json(fresh_job())) == expected);
 }
 
@@ -64,7 +64,8 @@ TEST_CASE("to_json of a fresh job writes its values and null for everything unse
     CHECK(j.at("created_at") == "2026-11-23T10:56:48.000000Z");
     CHECK(j.at("run_at") == "2026-11-23T10:56:53.000000Z");
     for (const char* key : {"tenant", "attempted_at", "finished_at", "lease_expires_at",
-                            "worker_id", "timeout_ms", "unique_key", "result", "retry_policy"}) {
+                            "worker_id", "timeout_ms", "unique_key", "unique_scope", "result",
+                            "retry_policy"}) {
         INFO(key);
         CHECK(j.at(key).is_null());
     }
@@ -97,7 +98,8 @@ TEST_CASE("to_json of a finished job writes its history, result and policy") {
     CHECK(j.at("lease_expires_at") == "2026-11-23T10:58:48.000000Z");
     CHECK(j.at("worker_id") == "host:12:abc");
     CHECK(j.at("timeout_ms") == 1500);
-    CHECK(j.at("unique_key") == "t:acme:welcome");
+    CHECK(j.at("unique_key") == "welcome");  // as the caller gave it; the tenant is apart
+    CHECK(j.at("unique_scope") == "tenant");
     CHECK(j.at("tags") == json{"a", "b"});
     CHECK(j.at("errors") == json::array({{{"attempt", 1},
                                           {"at", "2026-11-23T10:56:58.000000Z"},
@@ -105,6 +107,20 @@ TEST_CASE("to_json of a finished job writes its history, result and policy") {
                                           {"message", "smtp down"}}}));
     CHECK(j.at("result") == json{{"sent", true}});
     CHECK(j.at("retry_policy") == jobq::RetryPolicy::constant(3s).to_json());
+}
+
+TEST_CASE("a unique key is shown as given, its scope apart, even when it holds ':'") {
+    Job job = fresh_job();
+    job.unique_key = "t:acme:welcome:42";
+    CHECK(jobq::unique_key_as_given(job) == "welcome:42");
+    CHECK(jobq::unique_scope(job) == jobq::UniqueScope::tenant);
+    job.unique_key = "g:t:x";
+    CHECK(jobq::unique_key_as_given(job) == "t:x");
+    CHECK(jobq::unique_scope(job) == jobq::UniqueScope::global);
+    CHECK(to_json(job).at("unique_scope") == "global");
+    job.unique_key.clear();
+    CHECK(jobq::unique_key_as_given(job).empty());
+    CHECK(jobq::unique_scope(job) == jobq::UniqueScope::none);
 }
 
 TEST_SUITE_END();

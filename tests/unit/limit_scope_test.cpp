@@ -61,13 +61,13 @@ TEST_CASE("an empty name is rejected for every type") {
 
 TEST_CASE("names with spaces or control characters are rejected as JobSpec rejects them") {
     check_invalid_argument([] { LimitScope::parse("queue:my mail"); }, "scope",
-                           {"spaces or control characters", "'my mail'"});
+                           {"must not contain spaces", "'my mail'"});
     check_invalid_argument([] { LimitScope::kind("a\tb").validate(); }, "scope",
                            {"control characters"});
     check_invalid_argument([] { LimitScope::tenant(std::string("a\x7f", 2)).validate(); }, "scope",
                            {"control characters"});
     check_invalid_argument([] { jobq::JobSpec{"a b"}.validate(); }, "kind",
-                           {"spaces or control characters"});
+                           {"must not contain spaces"});
 }
 
 TEST_CASE("a name of 255 characters is valid and one of 256 is rejected with its length") {

@@ -169,3 +169,34 @@ TEST_CASE("an invalid spec is rejected before anything is derived") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("a payload over the size limit is refused with its size and the limit") {
+    const std::string big(1 << 20, 'x');  // the payload's text is this plus {"b":""}
+    jobq::test::check_invalid_argument(
+        [&] { to_new_job(JobSpec{"k", {{"b", big}}}, reference_time()); }, "payload",
+        {"1048584 bytes", "limit of 1048576 bytes", "queue 'default'"});
+    CHECK_NOTHROW(to_new_job(JobSpec{"k", {{"b", std::string((1 << 20) - 8, 'x')}}},
+                             reference_time()));
+}
+
+TEST_CASE("a queue's own payload limit overrides the default one") {
+    jobq::InputLimits limits;
+    limits.max_payload_bytes = 100;
+    limits.max_payload_bytes_per_queue = {{"bulk", 1000}};
+    const JobSpec medium{"k", {{"b", std::string(500, 'x')}}};
+    jobq::test::check_invalid_argument([&] { to_new_job(medium, reference_time(), limits); },
+                                       "payload", {"limit of 100 bytes"});
+    JobSpec bulk = medium;
+    bulk.queue("bulk");
+    CHECK(to_new_job(bulk, reference_time(), limits).payload.size() == 508);
+}
+
+TEST_CASE("limits out of range are refused, naming the setting") {
+    jobq::InputLimits limits;
+    limits.max_json_depth = 5000;
+    jobq::test::check_invalid_argument([&] { limits.validate(); }, "limits.max_json_depth",
+                                       {"between 1 and 1000"});
+    limits = {};
+    limits.max_payload_bytes = 0;
+    jobq::test::check_invalid_argument([&] { limits.validate(); }, "limits.max_payload_bytes");
+}

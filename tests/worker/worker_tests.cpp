@@ -3,7 +3,10 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <atomic>
+#include <cstdlib>
+#include <functional>
 #include <future>
+#include <iostream>
 #include <stdexcept>
 #include <thread>
 
@@ -438,4 +441,100 @@ TEST_CASE("an on_attempt callback that throws does not stop the worker") {
                  }});
     for (const auto& r : ids) h.wait_for_state(r.id, jobq::JobState::completed);
     CHECK(reported.load() == 5);
+}
+
+// ---- stop() returns: it never waits on an executor nobody runs -----------------------------
+
+namespace {
+
+// An io_context run by a thread of its own until `halt()` (or the end of the scope).
+struct IoThread {
+    asio::io_context io;
+    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
+    std::thread thread{[this] {
+        io.run();
+    }};
+    ~IoThread() { halt(); }
+    void halt() {
+        guard.reset();
+        io.stop();
+        if (thread.joinable()) thread.join();
+    }
+};
+
+// Calls `f` on a thread of its own and waits for it at most `deadline`. One that does not return
+// by then fails the test and ends the process: a hang must fail the suite, not stall it, and
+// the objects `f` uses are about to be destroyed under it.
+void require_returns_within(std::function<void()> f, const char* what,
+                            std::chrono::seconds deadline = 30s) {
+    std::packaged_task<void()> task(std::move(f));
+    auto done = task.get_future();
+    std::thread t(std::move(task));
+    if (done.wait_for(deadline) != std::future_status::ready) {
+        FAIL_CHECK(std::string(what) << " did not return within " << deadline.count() << " s");
+        std::cout.flush();
+        std::_Exit(EXIT_FAILURE);
+    }
+    t.join();
+    done.get();  // rethrows what `f` threw
+}
+
+}  // namespace
+
+TEST_CASE("stop() on a worker that was never started returns at once") {
+    Harness h;
+    IoThread ex;
+    jobq::Worker worker(ex.io.get_executor(), h.store, h.registry, {.clock = &h.clock});
+    require_returns_within([&] { worker.stop(); }, "stop() without start()");
+    CHECK_FALSE(worker.running());
+}
+
+TEST_CASE("stop() from another thread while the executor runs returns once the worker stopped") {
+    Harness h;
+    IoThread ex;
+    jobq::Worker worker(ex.io.get_executor(), h.store, h.registry, {.clock = &h.clock});
+    worker.start();
+    require_returns_within([&] { worker.stop(); }, "stop() while io.run() runs elsewhere");
+    CHECK_FALSE(worker.running());
+}
+
+TEST_CASE("a second stop() of a worker returns at once") {
+    Harness h;
+    IoThread ex;
+    jobq::Worker worker(ex.io.get_executor(), h.store, h.registry, {.clock = &h.clock});
+    worker.start();
+    require_returns_within([&] { worker.stop(); }, "the first stop()");
+    require_returns_within([&] { worker.stop(); }, "the second stop()");
+    CHECK_FALSE(worker.running());
+}
+
+TEST_CASE("stop() of a running worker whose io_context was stopped returns at once") {
+    Harness h;
+    IoThread ex;
+    jobq::Worker worker(ex.io.get_executor(), h.store, h.registry, {.clock = &h.clock});
+    worker.start();
+    ex.halt();  // io.stop(): nothing runs the worker's strand any more
+    require_returns_within([&] { worker.stop(); }, "stop() after io.stop()");
+    require_returns_within([&] { worker.stop(); }, "a second stop() after io.stop()");
+}
+
+TEST_CASE("a handler that calls request_stop() lets io.run() return; a later stop() is a no-op") {
+    Harness h;
+    asio::io_context io;
+    std::unique_ptr<jobq::Worker> worker;
+    std::atomic<int> ran{0};
+    h.registry.add("once", [&](jobq::JobContext&) -> asio::awaitable<void> {
+        ++ran;
+        worker->request_stop();
+        co_return;
+    });
+    const auto id = h.queue.enqueue(jobq::JobSpec{"once"}).id;
+    worker = std::make_unique<jobq::Worker>(io.get_executor(), h.store, h.registry,
+                                            jobq::WorkerOptions{.clock = &h.clock});
+    worker->start();
+    require_returns_within([&] { io.run(); }, "io.run() after request_stop()");
+    CHECK(ran.load() == 1);
+    CHECK(h.store.get(id)->state == jobq::JobState::completed);
+    CHECK_FALSE(worker->running());
+    require_returns_within([&] { worker->stop(); }, "stop() after io.run() returned");
 }

@@ -304,6 +304,19 @@ StoreLocation parse_store_url(const std::string& url_or_path) {
         bad_url(redact_password(url_or_path),
                 fmt::format("unknown scheme '{}' ({})", scheme, accepted_forms));
     }
+    // "jobs.db?durability=full" means what "sqlite:jobs.db?durability=full" means: options
+    // are parsed (and unknown ones refused), never kept as part of the file name.
+    if (url_or_path.find('?') != std::string::npos) {
+        try {
+            return parse_sqlite_url(url_or_path, url_or_path);
+        } catch (const Error& e) {
+            throw Error(e.code(),
+                        fmt::format("{} (a '?' in a path starts its options; a file name with "
+                                    "'?' is written sqlite:NAME with %3F for the '?')",
+                                    e.what()),
+                        e.field());
+        }
+    }
     StoreLocation location;
     location.backend = Backend::sqlite;
     location.url = url_or_path;

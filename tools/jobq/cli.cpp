@@ -140,38 +140,58 @@ int dispatch(std::span<const std::string> args, std::ostream& out, const Command
 
 }  // namespace
 
+// Whether the user asked for machine-readable output; errors then come as JSON too.
+bool wants_json(std::span<const std::string> args) {
+    for (const std::string& a : args) {
+        if (a == "--") return false;
+        if (a == "--json") return true;
+    }
+    return false;
+}
+
 int run(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
     const Command* command = nullptr;
+    // One error, printed as a line for people or as {"error": {...}} for --json callers.
+    auto fail = [&](int status, std::string_view code, const std::string& field,
+                    const std::string& message) {
+        if (wants_json(args)) {
+            nlohmann::json error{{"code", code},
+                                 {"field", field.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(field)},
+                                 {"message", message},
+                                 {"exit_code", status}};
+            err << nlohmann::json{{"error", std::move(error)}}.dump(
+                       -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                << '\n';
+        } else {
+            print_error(err, message);
+        }
+        return status;
+    };
     try {
         return dispatch(args, out, command);
     } catch (const UsageError& e) {
         const std::string help =
             command ? fmt::format("jobq {} --help", command->name) : "jobq --help";
-        print_error(err, fmt::format("{} (see '{}')", e.what(), help));
-        return exit_usage;
+        return fail(exit_usage, "usage", "", fmt::format("{} (see '{}')", e.what(), help));
     } catch (const Error& e) {
+        const std::string_view code = to_string(e.code());
         switch (e.code()) {
             case ErrorCode::invalid_argument:
-                print_error(err, e.what());
-                return exit_usage;
+                return fail(exit_usage, code, e.field(), e.what());
             case ErrorCode::quota_exceeded:
                 // Not bad input (the same enqueue succeeds once the tenant's jobs drain) and not
                 // a failure to retry at once: a caller that throttles on it needs its own code.
-                print_error(err, e.what());
-                return exit_quota;
+                return fail(exit_quota, code, e.field(), e.what());
             case ErrorCode::storage:
-                print_error(err, fmt::format("storage: {}", e.what()));
-                return exit_failure;
+                return fail(exit_failure, code, e.field(), fmt::format("storage: {}", e.what()));
             default:
-                print_error(err, e.what());
-                return exit_failure;
+                return fail(exit_failure, code, e.field(), e.what());
         }
     } catch (const nlohmann::json::exception& e) {
-        print_error(err, fmt::format("JSON: {}", e.what()));
-        return exit_failure;
+        return fail(exit_failure, "internal", "", fmt::format("JSON: {}", e.what()));
     } catch (const std::exception& e) {
-        print_error(err, e.what());
-        return exit_failure;
+        return fail(exit_failure, "internal", "", e.what());
     }
 }
 

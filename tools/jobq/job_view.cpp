@@ -67,7 +67,11 @@ void print_job_details(std::ostream& out, const Job& job, Timestamp now) {
     field("attempt", fmt::format("{} of {}", job.attempt, job.max_attempts));
     field("tenant", or_dash(job.tenant));
     field("tags", job.tags.empty() ? "-" : join(job.tags, ", "));
-    field("unique key", or_dash(job.unique_key));
+    field("unique key",
+          job.unique_key.empty()
+              ? "-"
+              : fmt::format("{} ({})", unique_key_as_given(job),
+                            unique_scope(job) == UniqueScope::tenant ? "per tenant" : "global"));
     field("created at", full_time(job.created_at, now));
     field("run at", full_time(job.run_at, now));
     field("attempted at", full_time(job.attempted_at, now));

@@ -94,6 +94,13 @@ void rethrow_as_error(std::string_view op, bool& connection_lost) {
                         fmt::format("{}: the database is not migrated; run migrate() ({})", op,
                                     one_line(e.what())));
         }
+        // Class 22 (data exception: a value out of range, untranslatable text, bad JSON) means
+        // the input was bad, whatever check let it through; the statement wrote nothing.
+        if (state.starts_with("22")) {
+            throw Error(ErrorCode::invalid_argument,
+                        fmt::format("{}: PostgreSQL refused a value ({}): {}", op, state,
+                                    one_line(e.what())));
+        }
         throw Error(ErrorCode::storage, fmt::format("{}: PostgreSQL refused the statement ({}): {}",
                                                     op, state, one_line(e.what())));
     } catch (const pqxx::failure& e) {

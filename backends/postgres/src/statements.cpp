@@ -284,6 +284,7 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
                     " AND ($2::text[] IS NULL OR state = ANY($2::text[]))"
                     " AND ($3::text IS NULL OR queue = $3) AND ($4::text IS NULL OR kind = $4)"
                     " AND ($5::text IS NULL OR tenant = $5)"
+                    " AND ($7::text IS NULL OR tags ? $7::text)"
                     " ORDER BY id DESC LIMIT $6";
     // $1 now.
     at(Sql::stats) =

@@ -111,6 +111,7 @@ std::array<std::string, sql_count> build() {
                     " AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2)))"
                     " AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR kind = ?4)"
                     " AND (?5 IS NULL OR tenant = ?5)"
+                    " AND (?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?7))"
                     " ORDER BY id DESC LIMIT ?6";
     // ?1 now.
     at(Sql::stats) =

@@ -248,7 +248,8 @@ CronSchedule read_schedule(const ParsedArgs& args) {
     const std::string zone = args.value("--tz").value_or("UTC");
     (void)TimeZone::locate(zone, "--tz");
     JobSpec job(positionals.at(2),
-                parse_payload(args.value("--payload").value_or("{}"), "--payload"));
+                parse_payload(payload_text(args.value("--payload").value_or("{}"), "--payload"),
+                              "--payload"));
     apply_job_options(job, args);
     validate_in_option_terms(job);
     CronSchedule schedule{name, expression, std::move(job), zone, read_misfire(args)};
@@ -431,7 +432,7 @@ int run_cron(Context&, const ParsedArgs& args) {
 
 std::vector<OptionSpec> schedule_options() {
     std::vector<OptionSpec> options{
-        {"--payload", "JSON", "the job's payload, a JSON object (default {})"},
+        {"--payload", "JSON", "the job's payload, a JSON object (default {}; - or @FILE reads it)"},
     };
     for (OptionSpec& o : job_options()) options.push_back(o);
     const std::vector<OptionSpec> schedule_only{

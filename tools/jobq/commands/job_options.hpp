@@ -16,6 +16,11 @@ namespace jobq::cli {
 /// --queue, --priority, --max-attempts, --unique-key, --tenant, --tag, --timeout.
 std::vector<OptionSpec> job_options();
 
+/// The text of a payload argument: `-` reads standard input, `@PATH` reads the file, anything
+/// else is the JSON itself. Throws Error(invalid_argument) naming `what` when the input cannot
+/// be read or is larger than 64 MiB (the payload limit itself is checked at enqueue).
+std::string payload_text(const std::string& arg, std::string_view what);
+
 /// Reads a payload: a JSON object. Throws Error(invalid_argument) naming `what` ("payload",
 /// "--payload") and saying where the JSON went wrong.
 nlohmann::json parse_payload(const std::string& text, std::string_view what);

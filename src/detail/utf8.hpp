@@ -1,0 +1,25 @@
+#pragma once
+// UTF-8 checks shared by names and JSON strings: strict decoding (no overlong forms, no
+// surrogates, nothing above U+10FFFF), so every backend receives text it can store.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jobq::detail {
+
+/// Where `s` stops being valid UTF-8 (a byte offset), or nullopt when all of it is.
+std::optional<std::size_t> invalid_utf8_at(std::string_view s) noexcept;
+
+/// Number of characters (code points) in valid UTF-8 text `s`.
+std::size_t utf8_length(std::string_view s) noexcept;
+
+/// The first control character in valid UTF-8 text `s` (C0, DEL or C1) as "U+001B", or
+/// nullopt when there is none.
+std::optional<std::string> first_control_character(std::string_view s);
+
+/// `s` with control characters written as \uXXXX, for quoting untrusted text in a message.
+std::string printable(std::string_view s);
+
+}  // namespace jobq::detail

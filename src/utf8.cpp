@@ -1,0 +1,86 @@
+#include "detail/utf8.hpp"
+
+#include <fmt/format.h>
+
+namespace jobq::detail {
+
+namespace {
+
+// Length of the sequence starting at s[i] and its code point, or 0 when it is not valid.
+std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) noexcept {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const unsigned char b0 = byte(i);
+    std::size_t n = 0;
+    char32_t min = 0;
+    if (b0 < 0x80) {
+        cp = b0;
+        return 1;
+    } else if ((b0 & 0xE0) == 0xC0) {
+        n = 2, cp = b0 & 0x1F, min = 0x80;
+    } else if ((b0 & 0xF0) == 0xE0) {
+        n = 3, cp = b0 & 0x0F, min = 0x800;
+    } else if ((b0 & 0xF8) == 0xF0) {
+        n = 4, cp = b0 & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (i + n > s.size()) return 0;
+    for (std::size_t k = 1; k < n; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (byte(i + k) & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+}
+
+bool is_control(char32_t cp) noexcept { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+
+}  // namespace
+
+std::optional<std::size_t> invalid_utf8_at(std::string_view s) noexcept {
+    char32_t cp = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = decode(s, i, cp);
+        if (n == 0) return i;
+        i += n;
+    }
+    return std::nullopt;
+}
+
+std::size_t utf8_length(std::string_view s) noexcept {
+    std::size_t count = 0;
+    for (unsigned char c : s) count += (c & 0xC0) != 0x80;
+    return count;
+}
+
+std::optional<std::string> first_control_character(std::string_view s) {
+    char32_t cp = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = decode(s, i, cp);
+        if (n == 0) return std::nullopt;  // not UTF-8: the caller checks that first
+        if (is_control(cp)) return fmt::format("U+{:04X}", static_cast<std::uint32_t>(cp));
+        i += n;
+    }
+    return std::nullopt;
+}
+
+std::string printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    char32_t cp = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        std::size_t n = decode(s, i, cp);
+        if (n == 0) {
+            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
+            n = 1;
+        } else if (is_control(cp)) {
+            out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));
+        } else {
+            out.append(s.substr(i, n));
+        }
+        i += n;
+    }
+    return out;
+}
+
+}  // namespace jobq::detail

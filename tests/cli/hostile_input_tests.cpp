@@ -1,0 +1,131 @@
+// The CLI as the place other systems' garbage arrives: every bad payload, time or name is
+// refused with exit code 2, one line naming the field (or a JSON object with --json), nothing
+// written and no crash; payloads too large for an argument come from a file or stdin.
+
+#include <fstream>
+#include <string>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "cli_fixture.hpp"
+
+using jobq::test::CliFixture;
+using jobq::test::ProcessOptions;
+using jobq::test::ProcessResult;
+
+namespace {
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+bool mentions(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
+
+// Exit code 2, one line that says `what`, no trace of nlohmann's own exception text, and
+// nothing written.
+void check_refused(CliFixture& fx, const ProcessResult& r, const std::string& what) {
+    INFO("stderr: ", r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(jobq::test::is_one_line(r.err));
+    CHECK(mentions(r.err, what));
+    CHECK_FALSE(mentions(r.err, "json.exception"));
+    CHECK(fx.count_jobs() == 0);
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("hostile input");
+
+TEST_CASE("a payload is read from standard input with '-' and from a file with '@'") {
+    CliFixture fx;
+    fx.migrate();
+    const std::string big(200'000, 'x');  // too long to pass comfortably as one argument
+    write_file(fx.dir() / "in.json", R"({"from":"stdin","blob":")" + big + "\"}");
+    ProcessOptions options;
+    options.stdin_path = fx.dir() / "in.json";
+    const ProcessResult r = fx.jobq_raw({"--db", fx.database(), "--json", "enqueue", "k", "-"},
+                                        options);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto id = nlohmann::json::parse(r.out).at("id").get<jobq::JobId>();
+    CHECK(fx.show(id).at("payload").at("blob").get<std::string>().size() == big.size());
+
+    write_file(fx.dir() / "p.json", R"({"from":"file"})");
+    const jobq::JobId second = fx.enqueue({"k", "@p.json"});
+    CHECK(fx.show(second).at("payload") == nlohmann::json{{"from", "file"}});
+}
+
+TEST_CASE("a payload file that cannot be read is refused naming the file") {
+    CliFixture fx;
+    fx.migrate();
+    check_refused(fx, fx.jobq({"enqueue", "k", "@missing.json"}),
+                  "payload: cannot read 'missing.json'");
+}
+
+TEST_CASE("a number overflowing a double is refused with its place, exit code 2") {
+    CliFixture fx;
+    fx.migrate();
+    check_refused(fx, fx.jobq({"enqueue", "k", R"({"a":{"b":1e999}})"}),
+                  "payload: number overflow at /a/b (1e999)");
+}
+
+TEST_CASE("a payload nested a million levels deep is refused without a crash") {
+    CliFixture fx;
+    fx.migrate();
+    write_file(fx.dir() / "deep.json",
+               "{\"a\":" + std::string(1'000'000, '[') + std::string(1'000'000, ']') + "}");
+    check_refused(fx, fx.jobq({"enqueue", "k", "@deep.json"}), "nests deeper than 128 levels");
+}
+
+TEST_CASE("a NUL in a payload string is refused on the command line as in the library") {
+    CliFixture fx;
+    fx.migrate();
+    check_refused(fx, fx.jobq({"enqueue", "k", R"({"s":"a\u0000b"})"}), "NUL character");
+}
+
+TEST_CASE("a payload over 1 MiB is refused with its size and the limit") {
+    CliFixture fx;
+    fx.migrate();
+    write_file(fx.dir() / "big.json", R"({"b":")" + std::string(1 << 20, 'x') + "\"}");
+    check_refused(fx, fx.jobq({"enqueue", "k", "@big.json"}),
+                  "1048584 bytes is larger than the limit of 1048576 bytes");
+}
+
+TEST_CASE("a delay of 10^8 days is refused, not wrapped into the past") {
+    CliFixture fx;
+    fx.migrate();
+    check_refused(fx, fx.jobq({"enqueue", "k", "--in", "100000000d"}), "--in: must be at most");
+}
+
+TEST_CASE("a cron schedule whose name could not be a tag is refused when added") {
+    CliFixture fx;
+    fx.migrate();
+    const ProcessResult r = fx.jobq({"cron", "add", "nightly report", "0 3 * * *", "k"});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(mentions(r.err, "must not contain spaces"));
+    CHECK(fx.json({"cron", "list"}).empty());
+}
+
+TEST_CASE("with --json an error is a JSON object on stderr: code, field, message") {
+    CliFixture fx;
+    fx.migrate();
+    const ProcessResult r = fx.jobq({"--json", "enqueue", "k", R"({"n":1e999})"});
+    CHECK(r.exit_code == 2);
+    REQUIRE(jobq::test::is_one_line(r.err));
+    const nlohmann::json error = nlohmann::json::parse(r.err).at("error");
+    CHECK(error.at("code") == "invalid_argument");
+    CHECK(error.at("field") == "payload");
+    CHECK(error.at("exit_code") == 2);
+    CHECK(mentions(error.at("message").get<std::string>(), "number overflow at /n"));
+
+    const ProcessResult usage = fx.jobq({"--json", "enqueue"});
+    CHECK(usage.exit_code == 2);
+    CHECK(nlohmann::json::parse(usage.err).at("error").at("code") == "usage");
+}
+
+TEST_SUITE_END();
