@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(
-    # toolchain
-    cmake ninja-build g++ ccache
+    # toolchain; clang and its runtime (libFuzzer, sanitizers) for scripts/fuzz.sh
+    cmake ninja-build g++ ccache clang libclang-rt-14-dev
     # libraries (DESIGN.md section 6)
     libboost1.81-dev libsqlite3-dev libpqxx-dev libfmt-dev nlohmann-json3-dev
     libcurl4-openssl-dev doctest-dev libhowardhinnant-date-dev tzdata

@@ -91,6 +91,11 @@ Duration RetryPolicy::delay(int attempt, double random01) const {
             us = std::min(us, static_cast<double>(cap_.count()));
             const double spread = jitter_ * (2.0 * std::clamp(random01, 0.0, 1.0) - 1.0);
             us = std::max(0.0, us * (1.0 + spread));
+            // Jitter above a cap near the top of the range would overflow the cast (undefined
+            // behaviour, found by fuzz_job_spec), and now + delay after it. A century is the
+            // longest delay a job may be given anywhere (JobSpec::delay).
+            constexpr Duration longest = std::chrono::days{36525};
+            if (us >= static_cast<double>(longest.count())) return longest;
             return Duration{static_cast<Duration::rep>(us)};
         }
     }

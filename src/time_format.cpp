@@ -102,7 +102,13 @@ Timestamp parse_timestamp(std::string_view text, std::string_view field) {
         }
     }
     if (pos != text.size()) bad(field, text, expected);
-    return Timestamp{sys_days{ymd}.time_since_epoch()} + time_of_day - offset;
+    const Timestamp t = Timestamp{sys_days{ymd}.time_since_epoch()} + time_of_day - offset;
+    // format_timestamp writes four-digit years in UTC: an offset or a leap second that carries
+    // the instant out of them would give a time that cannot be written back.
+    constexpr Timestamp earliest{sys_days{year{0} / January / 1}};
+    constexpr Timestamp latest{sys_days{year{9999} / December / 31} + days{1} - Duration{1}};
+    if (t < earliest || t > latest) bad(field, text, "out of range: years 0000 to 9999 in UTC");
+    return t;
 }
 
 Duration parse_duration(std::string_view text, std::string_view field) {
@@ -141,13 +147,18 @@ Duration parse_duration(std::string_view text, std::string_view field) {
 }
 
 std::string format_duration(Duration d) {
+    // -Duration::min() does not exist: say it in microseconds rather than overflow.
+    if (d == Duration::min()) return fmt::format("{}us", d.count());
     if (d < Duration::zero()) return fmt::format("-{}", format_duration(-d));
     if (d == Duration::zero()) return "0s";
     if (d < milliseconds{1}) return fmt::format("{}us", d.count());
     if (d < seconds{1}) {
         const auto ms = duration_cast<milliseconds>(d);
-        return ms == d ? fmt::format("{}ms", ms.count())
-                       : fmt::format("{:.3g}ms", static_cast<double>(d.count()) / 1000.0);
+        if (ms == d) return fmt::format("{}ms", ms.count());
+        // Three significant digits, but from 999.5ms on "{:.3g}" would write "1e+03": that
+        // rounds to a second.
+        if (d >= microseconds{999'500}) return "1s";
+        return fmt::format("{:.3g}ms", static_cast<double>(d.count()) / 1000.0);
     }
     std::string out;
     auto take = [&](auto unit, const char* suffix) {

@@ -79,6 +79,12 @@ TEST_CASE("random01 outside [0, 1] is clamped") {
     CHECK(p.delay(1, 7.0) == Duration{11s});
 }
 
+TEST_CASE("an uncapped policy with jitter saturates at a century instead of overflowing") {
+    const auto p = RetryPolicy::exponential(1s, 2.0, Duration::max(), 1.0);
+    CHECK(p.delay(63, 1.0) == Duration{std::chrono::days{36525}});
+    CHECK(p.delay(std::numeric_limits<int>::max(), 0.75) == Duration{std::chrono::days{36525}});
+}
+
 TEST_CASE("a full jitter never makes a delay negative") {
     CHECK(RetryPolicy::exponential(10s, 2.0, 1h, 1.0).delay(1, 0.0) == Duration::zero());
 }

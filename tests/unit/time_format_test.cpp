@@ -214,6 +214,25 @@ TEST_CASE("format_duration keeps a sub-millisecond remainder above one second") 
     CHECK(parse_duration(format_duration(d)) == d);
 }
 
+// Found by tests/fuzz/fuzz_time_format: "{:.3g}" writes 999.5ms and above as "1e+03ms".
+TEST_CASE("format_duration rounds a duration just under a second to 1s, not to an exponent") {
+    CHECK(format_duration(999'499us) == "999ms");
+    CHECK(format_duration(999'500us) == "1s");
+    CHECK(format_duration(999'999us) == "1s");
+}
+
+// Found by tests/fuzz/fuzz_time_format: these were read as years -1 and 10000, which
+// format_timestamp writes as "-001-..." and "10000-...", texts parse_timestamp cannot read back.
+TEST_CASE("parse_timestamp rejects an offset or leap second that leaves the years 0000 to 9999") {
+    for (const char* text : {"0000-01-01T00:00+01:00", "9999-12-31T23:30-01:00",
+                             "9999-12-31T23:59:60Z"}) {
+        INFO(text);
+        check_invalid_argument([&] { (void)parse_timestamp(text); }, "time", {"out of range"});
+    }
+    CHECK(parse_timestamp("0000-01-01T01:00+01:00") == utc(0, 1, 1));
+    CHECK(parse_timestamp("9999-12-31T23:59:59.999999Z") == utc(9999, 12, 31, 86'399'999'999us));
+}
+
 TEST_SUITE_END();
 
 TEST_CASE("a duration too long for microseconds is rejected instead of overflowing") {
