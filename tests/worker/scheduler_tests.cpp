@@ -1,15 +1,12 @@
 // The Scheduler's services on a real SQLite file: rescue of expired leases, promotion of due
 // jobs, pruning by retention; and that two schedulers never record one rescue twice.
 
-#include <cstdlib>
-#include <functional>
-#include <future>
-#include <iostream>
 #include <thread>
 
 #include <doctest/doctest.h>
 
 #include "harness.hpp"
+#include "stop_check.hpp"
 #include "jobq/error.hpp"
 
 using namespace std::chrono_literals;
@@ -173,42 +170,8 @@ TEST_CASE("stopping a stopped worker or scheduler again returns at once, run loo
 
 // ---- stop() returns: it never waits on an executor nobody runs -----------------------------
 
-namespace {
-
-// An io_context run by a thread of its own until `halt()` (or the end of the scope).
-struct IoThread {
-    boost::asio::io_context io;
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{
-        io.get_executor()};
-    std::thread thread{[this] {
-        io.run();
-    }};
-    ~IoThread() { halt(); }
-    void halt() {
-        guard.reset();
-        io.stop();
-        if (thread.joinable()) thread.join();
-    }
-};
-
-// Calls `f` on a thread of its own and waits for it at most `deadline`. One that does not return
-// by then fails the test and ends the process: a hang must fail the suite, not stall it, and
-// the objects `f` uses are about to be destroyed under it.
-void require_returns_within(std::function<void()> f, const char* what,
-                            std::chrono::seconds deadline = 30s) {
-    std::packaged_task<void()> task(std::move(f));
-    auto done = task.get_future();
-    std::thread t(std::move(task));
-    if (done.wait_for(deadline) != std::future_status::ready) {
-        FAIL_CHECK(std::string(what) << " did not return within " << deadline.count() << " s");
-        std::cout.flush();
-        std::_Exit(EXIT_FAILURE);
-    }
-    t.join();
-    done.get();  // rethrows what `f` threw
-}
-
-}  // namespace
+using jobq::test::IoThread;
+using jobq::test::require_returns_within;
 
 TEST_CASE("stop() on a scheduler that was never started returns at once") {
     Harness h;

@@ -3,10 +3,7 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <atomic>
-#include <cstdlib>
-#include <functional>
 #include <future>
-#include <iostream>
 #include <stdexcept>
 #include <thread>
 
@@ -18,6 +15,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include "harness.hpp"
+#include "stop_check.hpp"
 #include "jobq/error.hpp"
 #include "jobq/signals.hpp"
 
@@ -445,41 +443,8 @@ TEST_CASE("an on_attempt callback that throws does not stop the worker") {
 
 // ---- stop() returns: it never waits on an executor nobody runs -----------------------------
 
-namespace {
-
-// An io_context run by a thread of its own until `halt()` (or the end of the scope).
-struct IoThread {
-    asio::io_context io;
-    asio::executor_work_guard<asio::io_context::executor_type> guard{io.get_executor()};
-    std::thread thread{[this] {
-        io.run();
-    }};
-    ~IoThread() { halt(); }
-    void halt() {
-        guard.reset();
-        io.stop();
-        if (thread.joinable()) thread.join();
-    }
-};
-
-// Calls `f` on a thread of its own and waits for it at most `deadline`. One that does not return
-// by then fails the test and ends the process: a hang must fail the suite, not stall it, and
-// the objects `f` uses are about to be destroyed under it.
-void require_returns_within(std::function<void()> f, const char* what,
-                            std::chrono::seconds deadline = 30s) {
-    std::packaged_task<void()> task(std::move(f));
-    auto done = task.get_future();
-    std::thread t(std::move(task));
-    if (done.wait_for(deadline) != std::future_status::ready) {
-        FAIL_CHECK(std::string(what) << " did not return within " << deadline.count() << " s");
-        std::cout.flush();
-        std::_Exit(EXIT_FAILURE);
-    }
-    t.join();
-    done.get();  // rethrows what `f` threw
-}
-
-}  // namespace
+using jobq::test::IoThread;
+using jobq::test::require_returns_within;
 
 TEST_CASE("stop() on a worker that was never started returns at once") {
     Harness h;
