@@ -69,6 +69,21 @@ TEST_CASE("the durability option of a sqlite URL selects the SQLite synchronous 
     CHECK(parse_store_url("sqlite:///tmp/jobs.db?durability=normal").sqlite_path == "/tmp/jobs.db");
 }
 
+TEST_CASE("the mode option of a sqlite URL selects the access; the tools default to automatic") {
+    CHECK(parse_store_url("jobs.db").sqlite_options.access == jobq::SqliteAccess::automatic);
+    CHECK(parse_store_url("sqlite:jobs.db?durability=full").sqlite_options.access ==
+          jobq::SqliteAccess::automatic);
+    CHECK(parse_store_url("sqlite:jobs.db?mode=ro").sqlite_options.access ==
+          jobq::SqliteAccess::read_only);
+    CHECK(parse_store_url("jobs.db?mode=rw&durability=normal").sqlite_options.access ==
+          jobq::SqliteAccess::read_write);
+    CHECK(parse_store_url("sqlite:jobs.db?mode=auto").sqlite_options.access ==
+          jobq::SqliteAccess::automatic);
+    CHECK(rejection("sqlite:jobs.db?mode=ro&mode=rw").find("'mode' is given twice") !=
+          std::string::npos);
+    CHECK(rejection("sqlite:jobs.db?mode=rwc").find("'rwc'") != std::string::npos);
+}
+
 TEST_CASE("an unknown option or value in a sqlite URL is rejected by name") {
     CHECK(rejection("sqlite:jobs.db?cache=shared").find("'cache'") != std::string::npos);
     CHECK(rejection("sqlite:jobs.db?durability=fast").find("durability") != std::string::npos);

@@ -78,7 +78,7 @@ TEST_CASE("a bad --db value exits with code 2 naming what is wrong and creates n
     const std::vector<BadInput> cases{
         {{"--db", "mysql://localhost/jobs", "list"}, "'mysql'"},
         {{"--db", "sqlite:x.db?durability=fast", "list"}, "durability"},
-        {{"--db", "sqlite:x.db?mode=ro", "migrate"}, "'mode'"},
+        {{"--db", "sqlite:x.db?cache=shared", "migrate"}, "'cache'"},
         {{"--db", "postgresql://localhost/jobs?pool_size=0", "list"}, "pool_size"},
         {{"--db", "postgres://localhost/jobs?schema=Jobs", "migrate"}, "schema"},
         {{"--db", "postgresql:jobs", "list"}, "postgresql://"},

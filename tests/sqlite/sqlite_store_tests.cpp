@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <random>
@@ -14,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include <grp.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faulty_disk.hpp"
@@ -469,6 +474,359 @@ TEST_CASE("migrations from two stores at once leave one schema") {
     CHECK(a.schema_version() == va);
     RawConnection raw(dir.file());
     CHECK(raw.count("SELECT count(*) FROM jobq_meta") == 1);
+}
+
+// ---- read-only databases ------------------------------------------------------------------
+
+SqliteOptions with_access(SqliteAccess access) {
+    SqliteOptions o;
+    o.access = access;
+    return o;
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Runs `body` in a child process that may not write what this one can: as uid/gid 65534
+/// when the test runs as root (whom file permissions do not bind). Returns the message of
+/// what the body threw, or empty when it returned.
+std::string run_unprivileged(const std::function<void()>& body) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string failure;
+        try {
+            if (::geteuid() == 0 &&
+                (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0)) {
+                failure = "cannot drop privileges";
+            } else {
+                body();
+            }
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (!failure.empty()) (void)!::write(fds[1], failure.data(), failure.size());
+        ::_exit(failure.empty() ? 0 : 1);
+    }
+    ::close(fds[1]);
+    std::string out;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+    return out;
+}
+
+/// For the unprivileged child, where doctest's assertions cannot report.
+void expect(bool ok, const std::string& what) {
+    if (!ok) throw std::runtime_error("expected: " + what);
+}
+
+/// The message `f` throws as Error(storage), or a description of what it did instead.
+template <class F>
+std::string storage_error(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::storage) return e.what();
+        return std::string("wrong code: ") + e.what();
+    }
+    return "no error";
+}
+
+bool refused_as_read_only(const std::string& message) {
+    return message.find("is open read-only") != std::string::npos &&
+           message.find("this needs write access") != std::string::npos;
+}
+
+/// A database with a job of each interesting kind, a schedule, a limit and a live worker.
+void fill(const std::string& file) {
+    SqliteStore store(file, migrated());
+    store.insert(std::vector<NewJob>{new_job("mail"), new_job("reports")});
+    ClaimRequest claim;
+    claim.queues = {QueueDemand{"reports", 1}};
+    claim.worker_id = "w1";
+    claim.now = t0;
+    claim.lease_expires_at = t0 + 1h;
+    const std::vector<Job> claimed = store.claim(claim).jobs;
+    REQUIRE(claimed.size() == 1);
+    Outcome discard;
+    discard.id = claimed[0].id;
+    discard.attempt = claimed[0].attempt;
+    discard.worker_id = "w1";
+    discard.kind = OutcomeKind::discard;
+    discard.at = t0;
+    discard.error = AttemptError{1, t0, "discard", "no such report"};
+    REQUIRE(store.complete(std::vector<Outcome>{discard}) == std::vector<bool>{true});
+    ScheduleRecord schedule;
+    schedule.name = "nightly";
+    schedule.expression = "0 3 * * *";
+    schedule.zone = "UTC";
+    schedule.job = R"({"kind":"report.build"})";
+    schedule.misfire = R"({"mode":"skip"})";
+    schedule.cursor = schedule.created_at = schedule.updated_at = t0;
+    REQUIRE(store.add_schedule(schedule));
+    FlowLimits limits;
+    limits.max_running = 3;
+    store.set_limits(LimitScope::queue("mail"), limits, t0);
+    store.record_worker(WorkerRecord{"w1", {"mail"}, t0, t0, t0 + 24h * 365 * 100});
+}
+
+TEST_CASE("a store opened read-only reads everything, refuses every write and writes nothing") {
+    TempDir dir;
+    const std::string file = dir.file();
+    fill(file);
+    const std::string before = file_bytes(file);
+    REQUIRE_FALSE(fs::exists(file + "-wal"));  // merged when the last connection closed
+
+    {
+        SqliteStore store(file, with_access(SqliteAccess::read_only));
+        CHECK(store.read_only());
+        CHECK(store.schema_version() == 3);
+        CHECK(store.migrate() == 3);  // current: nothing to write
+        CHECK(job_count(store) == 2);
+        CHECK(store.get(1).has_value());
+        CHECK(store.stats(t0).size() == 2);
+        CHECK(store.schedules().size() == 1);
+        CHECK(store.schedule("nightly").has_value());
+        CHECK(store.schedule_runs("nightly", 10).empty());
+        CHECK(store.limit_records().size() == 1);
+        CHECK(store.limit_record(LimitScope::queue("mail")).has_value());
+        CHECK(store.workers(t0).size() == 1);
+        CHECK(store.wait_facts(1, t0).has_value());
+        CHECK_FALSE(store.wait_groups(t0).empty());
+        CHECK_NOTHROW(store.next_run_at(std::vector<std::string>{"mail"}));
+        CHECK(store.expired_leases(t0 + 48h, 10).empty());
+
+        const Timestamp now = t0;
+        ClaimRequest claim;
+        claim.queues = {QueueDemand{"mail", 1}};
+        claim.worker_id = "w2";
+        claim.now = now;
+        claim.lease_expires_at = now + 1h;
+        Outcome complete;
+        complete.id = 1;
+        complete.attempt = 1;
+        complete.worker_id = "w2";
+        complete.kind = OutcomeKind::complete;
+        complete.at = now;
+        ScheduleRecord schedule = *store.schedule("nightly");
+        FireRequest fire;
+        fire.name = "nightly";
+        fire.expected_cursor = schedule.cursor;
+        fire.new_cursor = schedule.cursor + 24h;
+        fire.now = now;
+        PruneRequest prune;
+        prune.discarded_before = now + 1h;
+        FlowLimits limits;
+        limits.max_running = 5;
+        const std::vector<ScheduleRecord> declared{schedule};
+
+        const std::vector<std::pair<const char*, std::function<void()>>> writes{
+            {"insert",
+             [&] {
+                 store.insert(std::vector<NewJob>{new_job("mail")});
+             }},
+            {"claim",
+             [&] {
+                 store.claim(claim);
+             }},
+            {"heartbeat",
+             [&] {
+                 store.heartbeat(HeartbeatRequest{{JobAttempt{1, 1}}, "w2", now + 1h});
+             }},
+            {"complete",
+             [&] {
+                 store.complete(std::vector<Outcome>{complete});
+             }},
+            {"cancel",
+             [&] {
+                 store.cancel(1, now);
+             }},
+            {"retry",
+             [&] {
+                 store.retry(2, now);
+             }},
+            {"remove",
+             [&] {
+                 store.remove(1);
+             }},
+            {"replay_discarded",
+             [&] {
+                 store.replay_discarded(JobFilter{}, now);
+             }},
+            {"promote_due",
+             [&] {
+                 store.promote_due(now + 48h);
+             }},
+            {"prune",
+             [&] {
+                 store.prune(prune);
+             }},
+            {"add_schedule",
+             [&] {
+                 ScheduleRecord other = schedule;
+                 other.name = "hourly";
+                 store.add_schedule(other);
+             }},
+            {"update_schedule",
+             [&] {
+                 store.update_schedule(schedule);
+             }},
+            {"remove_schedule",
+             [&] {
+                 store.remove_schedule("nightly");
+             }},
+            {"set_schedule_paused",
+             [&] {
+                 store.set_schedule_paused(PauseRequest{"nightly", true, now, {}, {}});
+             }},
+            {"sync_declared_schedules",
+             [&] {
+                 store.sync_declared_schedules(declared, now);
+             }},
+            {"fire_schedule",
+             [&] {
+                 store.fire_schedule(fire);
+             }},
+            {"set_limits",
+             [&] {
+                 store.set_limits(LimitScope::queue("mail"), limits, now);
+             }},
+            {"remove_limits",
+             [&] {
+                 store.remove_limits(LimitScope::queue("mail"), now);
+             }},
+            {"set_queue_paused",
+             [&] {
+                 store.set_queue_paused("mail", true, now);
+             }},
+            {"record_worker",
+             [&] {
+                 store.record_worker(WorkerRecord{"w2", {"mail"}, now, now, now + 1h});
+             }},
+            {"remove_worker",
+             [&] {
+                 store.remove_worker("w1");
+             }},
+        };
+        for (const auto& [name, write] : writes) {
+            const std::string message = storage_error(write);
+            INFO(std::string(name), ": ", message);
+            CHECK(refused_as_read_only(message));
+            CHECK(message.find("opened read-only") != std::string::npos);
+        }
+    }
+    CHECK(file_bytes(file) == before);
+}
+
+TEST_CASE("read_only refuses to migrate a database that needs it") {
+    TempDir dir;
+    { SqliteStore create(dir.file()); }  // an empty database file, schema version 0
+    SqliteStore store(dir.file(), with_access(SqliteAccess::read_only));
+    CHECK(store.schema_version() == 0);
+    CHECK(refused_as_read_only(storage_error([&] { store.migrate(); })));
+}
+
+TEST_CASE("a database this process may not write: read_write refuses, automatic reads it") {
+    TempDir dir;
+    const std::string file = dir.file();
+    fill(file);
+    fs::permissions(file, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+    fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec |
+                                    fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+    const std::string failure = run_unprivileged([&] {
+        const std::string refused = storage_error([&] { SqliteStore s(file); });
+        expect(refused.find("not writable by this process") != std::string::npos &&
+                   refused.find("read-only") != std::string::npos,
+               "read_write names why it cannot open and how to read: " + refused);
+        for (SqliteAccess access : {SqliteAccess::automatic, SqliteAccess::read_only}) {
+            SqliteStore store(file, with_access(access));
+            expect(store.read_only(), "read_only()");
+            expect(job_count(store) == 2, "both jobs listed");
+            expect(store.workers(t0).size() == 1, "the worker listed");
+            const std::string write = storage_error([&] { store.cancel(1, t0); });
+            expect(refused_as_read_only(write), "cancel refused as read-only: " + write);
+        }
+    });
+    CHECK(failure.empty());
+    INFO(failure);
+    // SQLite left nothing in the directory: no -wal or -shm.
+    CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+    fs::permissions(dir.path(), fs::perms::owner_all);
+    fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write);
+}
+
+TEST_CASE("read-only beside a live writer sees its commits; a stranded log is refused clearly") {
+    TempDir dir;
+    const std::string file = dir.file();
+    fill(file);
+    // A writer in its own process (SQLite connections must not cross a fork) that keeps its
+    // commits in the log, so the main file alone is out of date; then it dies without closing.
+    int ready[2];
+    int go[2];
+    REQUIRE(::pipe(ready) == 0);
+    REQUIRE(::pipe(go) == 0);
+    const pid_t writer = ::fork();
+    REQUIRE(writer >= 0);
+    if (writer == 0) {
+        sqlite3* db = nullptr;
+        char byte = 0;
+        if (sqlite3_open(file.c_str(), &db) != SQLITE_OK ||
+            sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0; UPDATE jobq_jobs SET priority = 7",
+                         nullptr, nullptr, nullptr) != SQLITE_OK ||
+            ::write(ready[1], "r", 1) != 1 || ::read(go[0], &byte, 1) != 1 ||
+            sqlite3_exec(db, "UPDATE jobq_jobs SET priority = 8", nullptr, nullptr, nullptr) !=
+                SQLITE_OK) {
+            ::_exit(1);
+        }
+        ::_exit(0);  // no close: the log keeps both commits
+    }
+    char byte = 0;
+    REQUIRE(::read(ready[0], &byte, 1) == 1);
+    REQUIRE(fs::file_size(file + "-wal") > 0);
+    fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec |
+                                    fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+    std::string failure = run_unprivileged([&] {
+        SqliteStore store(file, with_access(SqliteAccess::automatic));
+        expect(store.read_only(), "read_only()");
+        expect(store.get(1)->priority == 7, "the writer's commit, read through its log");
+    });
+    CHECK(failure.empty());
+    INFO(failure);
+
+    REQUIRE(::write(go[1], "g", 1) == 1);
+    int status = 0;
+    REQUIRE(::waitpid(writer, &status, 0) == writer);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    for (int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
+    // Without the -shm file, a process that cannot write the directory cannot read the log,
+    // and must not show the stale main file instead.
+    fs::remove(file + "-shm");
+    failure = run_unprivileged([&] {
+        const std::string refused =
+            storage_error([&] { SqliteStore s(file, with_access(SqliteAccess::automatic)); });
+        expect(refused.find("write-ahead log") != std::string::npos &&
+                   refused.find("holds commits not yet in the database file") != std::string::npos,
+               "a stranded log refused: " + refused);
+    });
+    CHECK(failure.empty());
+    INFO(failure);
+    fs::permissions(dir.path(), fs::perms::owner_all);
+    // A process that may write the directory recovers the log: nothing was lost.
+    SqliteStore store(file);
+    CHECK(store.get(1)->priority == 8);
 }
 
 // ---- query plans ---------------------------------------------------------------------------

@@ -236,13 +236,26 @@ StoreLocation parse_postgres_url(const std::string& url) {
 
 void apply_sqlite_query(std::string_view url, std::string_view query, SqliteOptions& options) {
     bool durability_seen = false;
+    bool mode_seen = false;
     for_each_query_item(query, [&](std::string_view key, std::string_view value, bool) {
-        if (key != "durability") {
-            bad_url(url, fmt::format("unknown option '{}' (sqlite URLs accept: durability)", key));
+        bool& seen = key == "durability" ? durability_seen : mode_seen;
+        if (key != "durability" && key != "mode") {
+            bad_url(url,
+                    fmt::format("unknown option '{}' (sqlite URLs accept: durability, mode)", key));
         }
-        if (durability_seen) bad_url(url, "option 'durability' is given twice");
-        durability_seen = true;
-        if (value == "full") {
+        if (seen) bad_url(url, fmt::format("option '{}' is given twice", key));
+        seen = true;
+        if (key == "mode") {
+            if (value == "rw") {
+                options.access = SqliteAccess::read_write;
+            } else if (value == "ro") {
+                options.access = SqliteAccess::read_only;
+            } else if (value == "auto") {
+                options.access = SqliteAccess::automatic;
+            } else {
+                bad_url(url, fmt::format("mode: expected 'rw', 'ro' or 'auto' (got '{}')", value));
+            }
+        } else if (value == "full") {
             options.durability = SqliteDurability::full;
         } else if (value == "normal") {
             options.durability = SqliteDurability::normal;

@@ -23,14 +23,23 @@ std::string default_database_url();
 /// The backend a store URL names.
 enum class Backend { sqlite, postgres };
 
+/// Default SqliteOptions of the tools: read-write when possible, else read-only.
+inline SqliteOptions automatic_access() {
+    SqliteOptions options;
+    options.access = SqliteAccess::automatic;
+    return options;
+}
+
 /// A store URL taken apart, before anything is opened.
 struct StoreLocation {
     Backend backend = Backend::sqlite;
     /// The text as given, for messages; a password in it (user:PASSWORD@ or password=) is
     /// replaced by "***", so printing it never shows one.
     std::string url;
-    std::string sqlite_path;       ///< sqlite: the database file, percent-decoded
-    SqliteOptions sqlite_options;  ///< sqlite: from the URL's query
+    std::string sqlite_path;  ///< sqlite: the database file, percent-decoded
+    /// sqlite: from the URL's query. Access is SqliteAccess::automatic unless the URL says
+    /// mode=rw or mode=ro, so a database this process may not write can still be read.
+    SqliteOptions sqlite_options = automatic_access();
     /// postgres: the URL for libpq, with jobq's own query parameters taken out and the scheme
     /// spelled "postgresql://"; holds the password if the URL had one.
     std::string postgres_conninfo;
@@ -39,7 +48,8 @@ struct StoreLocation {
 };
 
 /// Parses a path or URL without touching any file or server:
-///   PATH, sqlite:PATH, sqlite:///ABS/PATH (each sqlite URL may end in ?durability=full|normal),
+///   PATH, sqlite:PATH, sqlite:///ABS/PATH (each may end in ?durability=full|normal and/or
+///   mode=rw|ro|auto: rw must write, ro never writes, auto (default) reads what it may not write),
 ///   postgresql://[USER[:PASSWORD]@][HOST][:PORT][/DBNAME][?PARAM=VALUE&...] or postgres://...
 /// In a PostgreSQL URL, schema=NAME and pool_size=N are jobq's (PostgresOptions) and are
 /// checked here; every other parameter is libpq's, passed on as written and checked by libpq

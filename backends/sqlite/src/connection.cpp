@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <filesystem>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -88,40 +90,166 @@ std::string_view Statement::text(int column) const noexcept {
 
 // ---- Connection ---------------------------------------------------------------------------
 
+namespace {
+
+// Whether a failed open or first read means "this process may not write here" rather than a
+// broken or missing database: a read-only file, a directory where SQLite cannot create the
+// write-ahead log or its shared-memory file.
+bool is_permission_failure(int rc) {
+    const int primary = rc & 0xff;
+    return primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN || primary == SQLITE_PERM;
+}
+
+// A "file:" URI naming `path`, for URI-only parameters; escapes what a URI gives a meaning.
+std::string file_uri(const std::string& path, std::string_view query) {
+    std::string uri = path.starts_with('/') ? "file://" : "file:";
+    for (const char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        } else {
+            uri += c;
+        }
+    }
+    uri += '?';
+    uri += query;
+    return uri;
+}
+
+}  // namespace
+
 Connection::Connection(const std::string& path, const SqliteOptions& options, bool reader) {
+    std::string why = "it was opened read-only";
+    if (options.access != SqliteAccess::read_only) {
+        why = open_read_write(path, options, reader);
+        if (why.empty()) return;
+        if (options.access == SqliteAccess::read_write) {
+            throw Error(ErrorCode::storage,
+                        fmt::format("open {}: {}; to read it, open it read-only "
+                                    "(SqliteAccess::read_only, or ?mode=ro in a sqlite URL)",
+                                    path, why));
+        }
+    }
+    open_read_only(path, options);
+    read_only_reason_ = std::move(why);
+}
+
+int Connection::open_handle(const std::string& name, int flags, const SqliteOptions& options) {
+    close();
     // NOMUTEX: every use of a connection is serialised by `mutex_`, so SQLite's own
     // per-connection mutex would only add cost.
-    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
-        const std::string message =
-            db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory opening the database";
-        sqlite3_close_v2(db_);
-        db_ = nullptr;
-        throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, message));
+    const int rc = sqlite3_open_v2(name.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (rc != SQLITE_OK) {
+        open_error_ = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory opening the database";
+        close();
+        return rc;
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(
+        db_, static_cast<int>(std::clamp<std::int64_t>(options.busy_timeout.count(), 0, INT_MAX)));
+    return rc;
+}
+
+void Connection::close() noexcept {
+    for (sqlite3_stmt*& s : cache_) {
+        sqlite3_finalize(s);
+        s = nullptr;
+    }
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+}
+
+std::string Connection::open_read_write(const std::string& path, const SqliteOptions& options,
+                                        bool reader) {
+    const int rc = open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options);
+    if (rc != SQLITE_OK) {
+        // A missing file in a directory it may not write is not a database to fall back on.
+        std::error_code ec;
+        if (is_permission_failure(rc) && std::filesystem::exists(path, ec)) {
+            return fmt::format("this process may not open it for writing ({})", open_error_);
+        }
+        throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, open_error_));
+    }
+    // SQLite opens a file it may not write read-only without saying so.
+    if (sqlite3_db_readonly(db_, "main") == 1) {
+        close();
+        return "the file is not writable by this process";
     }
     try {
-        sqlite3_extended_result_codes(db_, 1);
-        sqlite3_busy_timeout(db_, static_cast<int>(std::clamp<std::int64_t>(
-                                      options.busy_timeout.count(), 0, INT_MAX)));
         if (reader) {
             // A guard, not an optimisation: the reader must never take the write lock.
             exec("PRAGMA query_only = ON", "open");
-        } else {
-            // WAL is a property of the file; setting it once from the writer is enough.
-            exec("PRAGMA journal_mode = WAL", "open");
-            exec(options.durability == SqliteDurability::full ? "PRAGMA synchronous = FULL"
-                                                              : "PRAGMA synchronous = NORMAL",
-                 "open");
+            return {};
         }
+        // WAL is a property of the file; setting it once from the writer is enough. It is
+        // also the first statement that needs the -wal and -shm files beside the database.
+        char* message = nullptr;
+        const int wal = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, &message);
+        if (wal != SQLITE_OK) {
+            const std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
+            sqlite3_free(message);
+            if (is_permission_failure(wal)) {
+                close();
+                return "its directory, where SQLite keeps the write-ahead log, is not "
+                       "writable by this process";
+            }
+            throw Error(ErrorCode::storage, fmt::format("open: {}", text));
+        }
+        exec(options.durability == SqliteDurability::full ? "PRAGMA synchronous = FULL"
+                                                          : "PRAGMA synchronous = NORMAL",
+             "open");
     } catch (...) {
-        sqlite3_close_v2(db_);
+        close();
+        throw;
+    }
+    return {};
+}
+
+void Connection::open_read_only(const std::string& path, const SqliteOptions& options) {
+    if (open_handle(path, SQLITE_OPEN_READONLY, options) != SQLITE_OK) {
+        throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, open_error_));
+    }
+    exec("PRAGMA query_only = ON", "open");
+    // The first read is where a WAL database needs its shared-memory file: a process that
+    // cannot write the directory cannot create it when no other process has the file open.
+    const int probe =
+        sqlite3_exec(db_, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if (probe == SQLITE_OK) return;
+    const std::string text = sqlite3_errmsg(db_);
+    if (!is_permission_failure(probe)) {
+        close();
+        throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, text));
+    }
+    // Then the database file alone is the whole database, unless a write-ahead log holds
+    // commits not yet copied into it: only that case cannot be read without the -shm file.
+    std::error_code ec;
+    const std::string wal = path + "-wal";
+    const auto wal_size = std::filesystem::file_size(wal, ec);
+    if (!ec && wal_size > 0) {
+        close();
+        throw Error(ErrorCode::storage,
+                    fmt::format("open {} read-only: its write-ahead log {} holds commits not "
+                                "yet in the database file, and this process cannot create the "
+                                "shared-memory file SQLite needs to read them ({}); run a jobq "
+                                "command as a user who can write the directory (closing the "
+                                "database merges the log), or copy the files somewhere writable",
+                                path, wal, text));
+    }
+    // immutable=1: no locks and no -shm; see SqliteAccess::read_only for what that costs.
+    if (open_handle(file_uri(path, "immutable=1"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+                    options) != SQLITE_OK) {
+        throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, open_error_));
+    }
+    try {
+        exec("PRAGMA query_only = ON", "open");
+        exec("SELECT count(*) FROM sqlite_master", "open");
+    } catch (...) {
+        close();
         throw;
     }
 }
 
 Connection::~Connection() {
-    for (sqlite3_stmt* s : cache_) sqlite3_finalize(s);
-    sqlite3_close_v2(db_);
+    close();
 }
 
 Statement Connection::statement(Sql id, std::string_view op) {
@@ -149,6 +277,14 @@ void Connection::exec(const char* sql, std::string_view op) {
 // ---- Transaction --------------------------------------------------------------------------
 
 Transaction::Transaction(Connection& conn, std::string_view op) : conn_(conn), op_(op) {
+    if (conn_.read_only()) {
+        open_ = false;
+        const char* file = sqlite3_db_filename(conn_.handle(), "main");
+        throw Error(ErrorCode::storage,
+                    fmt::format("{}: database '{}' is open read-only ({}); this needs write "
+                                "access",
+                                op, file != nullptr ? file : "", conn_.read_only_reason()));
+    }
     conn_.statement(Sql::begin_immediate, op_).run();
 }
 

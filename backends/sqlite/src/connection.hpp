@@ -83,6 +83,11 @@ class Connection {
     ~Connection();
 
     sqlite3* handle() const noexcept { return db_; }
+    /// Whether the connection may only read: asked for, or the database is not writable by
+    /// this process and the options allowed falling back (SqliteAccess::automatic).
+    bool read_only() const noexcept { return !read_only_reason_.empty(); }
+    /// Why the connection is read-only, for messages ("the file is not writable ..."), or empty.
+    const std::string& read_only_reason() const noexcept { return read_only_reason_; }
     std::mutex& mutex() noexcept { return mutex_; }
 
     /// The cached statement for `id`, prepared on first use.
@@ -91,7 +96,19 @@ class Connection {
     void exec(const char* sql, std::string_view op);
 
   private:
+    /// Opens `path` for writing. Returns empty when done, or why this process may not write
+    /// the database (the handle then closed); throws Error(storage) for any other failure.
+    std::string open_read_write(const std::string& path, const SqliteOptions& options, bool reader);
+    /// Opens `path` for reading only; throws Error(storage) when it cannot be read.
+    void open_read_only(const std::string& path, const SqliteOptions& options);
+    /// Opens the handle (closing any earlier one) and applies the settings every connection
+    /// has; returns SQLite's result code, with the handle closed unless it is SQLITE_OK.
+    int open_handle(const std::string& name, int flags, const SqliteOptions& options);
+    void close() noexcept;
+
     sqlite3* db_ = nullptr;
+    std::string read_only_reason_;
+    std::string open_error_;  // SQLite's message for the last failed open_handle
     std::mutex mutex_;
     std::array<sqlite3_stmt*, sql_count> cache_{};
 };

@@ -235,6 +235,16 @@ void SqliteStore::remove_worker(std::string_view id) {
 std::vector<WorkerRecord> SqliteStore::workers(Timestamp now) {
     constexpr std::string_view op = "workers";
     std::vector<WorkerRecord> live;
+    if (impl_->writer.read_only()) {
+        // Expired records stay for a writer to remove; the list leaves them out either way.
+        Connection& r = *impl_->reader;
+        std::lock_guard lock(r.mutex());
+        impl_->require_schema(r);
+        Statement s = r.statement(Sql::worker_list_live, op);
+        s.bind(1, now);
+        while (s.step()) live.push_back(sqlite_detail::read_worker(s));
+        return live;
+    }
     Connection& w = impl_->writer;
     std::lock_guard lock(w.mutex());
     impl_->require_schema(w);

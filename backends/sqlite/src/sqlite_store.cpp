@@ -142,7 +142,11 @@ SqliteStore::Impl::Impl(std::string p, SqliteOptions o)
         reader = &writer;
         notifier = std::make_shared<LocalNotifier>();
     } else {
-        own_reader = std::make_unique<Connection>(path, options, true);
+        // The writer has found out whether this process may write; the reader follows it.
+        SqliteOptions reader_options = options;
+        reader_options.access =
+            writer.read_only() ? SqliteAccess::read_only : SqliteAccess::read_write;
+        own_reader = std::make_unique<Connection>(path, reader_options, true);
         reader = own_reader.get();
         std::error_code ec;
         const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
@@ -187,8 +191,20 @@ Notifier& SqliteStore::notifier() {
     return *impl_->notifier;
 }
 
+bool SqliteStore::read_only() const noexcept {
+    return impl_->writer.read_only();
+}
+
 int SqliteStore::migrate() {
     std::lock_guard lock(impl_->writer.mutex());
+    if (impl_->writer.read_only()) {
+        // Nothing to write when the schema is current; otherwise the transaction says why not.
+        const int current = sqlite_detail::read_schema_version(impl_->writer.handle(), "migrate");
+        if (current == sqlite_detail::library_schema_version()) {
+            impl_->schema_verified = true;
+            return current;
+        }
+    }
     const int version = sqlite_detail::migrate(impl_->writer);
     impl_->schema_verified = true;
     return version;

@@ -24,6 +24,23 @@ enum class SqliteDurability {
     normal,
 };
 
+/// Whether a SqliteStore may write to its database.
+enum class SqliteAccess {
+    /// Read and write (default). Opening fails with Error(storage) when the file, or the
+    /// directory that holds its write-ahead log, is not writable by this process.
+    read_write,
+    /// Read only: every write (enqueue, claim, cancel, migrate, ...) throws Error(storage)
+    /// saying the store is read-only, and nothing is written. Also opens a database whose file
+    /// and directory this process cannot write. When SQLite cannot create its shared-memory
+    /// file there (no process has the database open) and no write-ahead log is pending, the
+    /// file is read as it stands, without locks: a process that starts writing while the
+    /// store is open may be seen half-way, so keep such a store briefly (as the CLI does).
+    read_only,
+    /// read_write when this process can write the database, else read_only. The jobq CLI's
+    /// choice, so an operator can inspect a database they may not change.
+    automatic,
+};
+
 /// Settings of a SqliteStore.
 struct SqliteOptions {
     SqliteDurability durability = SqliteDurability::full;
@@ -31,12 +48,14 @@ struct SqliteOptions {
     std::chrono::milliseconds busy_timeout{5000};
     /// Run migrate() in the constructor.
     bool migrate = false;
+    /// Whether the store may write (see SqliteAccess).
+    SqliteAccess access = SqliteAccess::read_write;
 };
 
 /// Store on a SQLite database file. Thread-safe: one writer connection (serialised) and one
 /// reader connection, so inspections do not wait behind claims.
 class SqliteStore final : public Store {
-public:
+  public:
     /// Opens (creating if needed) the database at `path`. Throws Error(storage) on failure.
     explicit SqliteStore(std::string path, SqliteOptions options = {});
     ~SqliteStore() override;
@@ -96,8 +115,11 @@ public:
 
     /// The path the store was opened with.
     const std::string& path() const noexcept;
+    /// Whether the store was opened read-only (asked for, or chosen by SqliteAccess::automatic);
+    /// its writes throw Error(storage).
+    bool read_only() const noexcept;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
