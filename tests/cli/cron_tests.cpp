@@ -225,7 +225,7 @@ TEST_CASE("cron list says so when there are no schedules") {
     const ProcessResult r = fx.jobq({"cron", "list"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "no schedules\n");
-    CHECK(fx.json({"cron", "list"}) == nlohmann::json::array());
+    CHECK(fx.json({"cron", "list"}).at("schedules") == nlohmann::json::array());
 }
 
 TEST_CASE("cron list on a database that does not exist says to migrate and creates nothing") {
@@ -243,7 +243,7 @@ TEST_CASE("cron add stores a schedule and prints it with its next fire time") {
                                      "Europe/Berlin", "--payload", R"({"full": true})", "--queue",
                                      "reports", "--priority", "3", "--tag", "finance"});
     REQUIRE(r.exit_code == 0);
-    const auto listed = fx.json({"cron", "list"});
+    const auto listed = fx.json({"cron", "list"}).at("schedules");
     REQUIRE(listed.size() == 1);
     const auto& s = listed[0];
     // The first window is the first fire time after the schedule was added.
@@ -279,7 +279,7 @@ TEST_CASE("cron list --json gives every field of each schedule") {
     REQUIRE(fx.jobq({"cron", "add", "nightly", "0 3 * * *", "report.build", "--tz", "Europe/Berlin",
                      "--max-catch-up", "5", "--max-age", "6h"})
                 .exit_code == 0);
-    const auto listed = fx.json({"cron", "list"});
+    const auto listed = fx.json({"cron", "list"}).at("schedules");
     REQUIRE(listed.size() == 2);
     // By name.
     const auto& nightly = listed[0];
@@ -319,7 +319,8 @@ TEST_CASE("cron list shows schedules in a table") {
                      "--misfire", "skip"})
                 .exit_code == 0);
     REQUIRE(fx.jobq({"cron", "pause", "sync"}).exit_code == 0);
-    const auto next = fx.json({"cron", "list"})[0].at("next_fire_at").get<std::string>();
+    const auto next =
+        fx.json({"cron", "list"}).at("schedules")[0].at("next_fire_at").get<std::string>();
     const ProcessResult r = fx.jobq({"cron", "list"});
     CHECK(r.exit_code == 0);
     CHECK(r.out ==
@@ -339,7 +340,7 @@ TEST_CASE("cron pause stops a schedule: paused, with no next fire time") {
     const ProcessResult r = fx.jobq({"cron", "pause", "nightly"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "paused schedule 'nightly'\n");
-    const auto s = fx.json({"cron", "list"})[0];
+    const auto s = fx.json({"cron", "list"}).at("schedules")[0];
     CHECK(s.at("state") == "paused");
     CHECK(s.at("next_fire_at").is_null());
     CHECK(fx.jobq({"cron", "pause", "nightly"}).out == "schedule 'nightly' is already paused\n");
@@ -365,7 +366,7 @@ TEST_CASE("cron history of a schedule that has not fired yet is empty") {
     const ProcessResult r = fx.jobq({"cron", "history", "nightly"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "schedule 'nightly' has no history yet\n");
-    CHECK(fx.json({"cron", "history", "nightly"}) == nlohmann::json::array());
+    CHECK(fx.json({"cron", "history", "nightly"}).at("runs") == nlohmann::json::array());
 }
 
 TEST_CASE("cron update replaces the whole definition of a run-time schedule") {
@@ -378,7 +379,7 @@ TEST_CASE("cron update replaces the whole definition of a run-time schedule") {
         fx.jobq({"cron", "update", "nightly", "30 4 * * *", "report.full", "--priority", "2"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.starts_with("updated schedule 'nightly'\nname           nightly\n"));
-    const auto s = fx.json({"cron", "list"})[0];
+    const auto s = fx.json({"cron", "list"}).at("schedules")[0];
     CHECK(s.at("expression") == "30 4 * * *");
     CHECK(s.at("kind") == "report.full");
     // Options not given are back at their defaults.
@@ -393,10 +394,10 @@ TEST_CASE("cron update with a bad option exits 2 and changes nothing") {
     CliFixture fx;
     fx.migrate();
     REQUIRE(fx.jobq({"cron", "add", "nightly", "0 3 * * *", "report.build"}).exit_code == 0);
-    const auto before = fx.json({"cron", "list"});
+    const auto before = fx.json({"cron", "list"}).at("schedules");
     check_usage_error(fx.jobq({"cron", "update", "nightly", "0 3 * * *", "k", "--tz", "Nope/X"}),
                       "--tz");
-    CHECK(fx.json({"cron", "list"}) == before);
+    CHECK(fx.json({"cron", "list"}).at("schedules") == before);
 }
 
 TEST_CASE("cron update of a schedule declared in code is refused with the library's reason") {
@@ -408,7 +409,7 @@ TEST_CASE("cron update of a schedule declared in code is refused with the librar
             jobq::Crontab::to_record(nightly_report(), true, monday);
         lib.store.sync_declared_schedules(std::span(&declared, 1), monday);
     }
-    CHECK(fx.json({"cron", "list"})[0].at("source") == "declared");
+    CHECK(fx.json({"cron", "list"}).at("schedules")[0].at("source") == "declared");
     const ProcessResult r = fx.jobq({"cron", "update", "nightly", "0 4 * * *", "report.build"});
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
@@ -441,7 +442,7 @@ TEST_CASE("cron remove deletes a schedule") {
     const ProcessResult r = fx.jobq({"cron", "remove", "nightly"});
     CHECK(r.exit_code == 0);
     CHECK(r.out == "removed schedule 'nightly' and its history\n");
-    const auto listed = fx.json({"cron", "list"});
+    const auto listed = fx.json({"cron", "list"}).at("schedules");
     REQUIRE(listed.size() == 1);
     CHECK(listed[0].at("name") == "hourly");
     CHECK(fx.json({"cron", "remove", "hourly"}) ==
@@ -452,12 +453,12 @@ TEST_CASE("cron add of a name that is taken fails with exit code 1 and changes n
     CliFixture fx;
     fx.migrate();
     REQUIRE(fx.jobq({"cron", "add", "nightly", "0 3 * * *", "report.build"}).exit_code == 0);
-    const auto before = fx.json({"cron", "list"});
+    const auto before = fx.json({"cron", "list"}).at("schedules");
     const ProcessResult r = fx.jobq({"cron", "add", "nightly", "@hourly", "other.kind"});
     CHECK(r.exit_code == 1);
     CHECK(r.out.empty());
     CHECK(r.err == "jobq: error: a schedule named 'nightly' already exists\n");
-    CHECK(fx.json({"cron", "list"}) == before);
+    CHECK(fx.json({"cron", "list"}).at("schedules") == before);
 }
 
 TEST_CASE("cron add with bad input exits 2 naming the culprit and writes nothing") {
@@ -499,7 +500,7 @@ TEST_CASE("cron add with bad input exits 2 naming the culprit and writes nothing
         CAPTURE(command_line);
         check_usage_error(fx.jobq(args), c.names);
     }
-    CHECK(fx.json({"cron", "list"}) == nlohmann::json::array());
+    CHECK(fx.json({"cron", "list"}).at("schedules") == nlohmann::json::array());
 }
 
 TEST_CASE("cron commands on a schedule that does not exist exit 1 naming it") {
@@ -555,7 +556,8 @@ TEST_CASE("cron history shows the windows that passed while paused as one skippe
           "WINDOW                                                OUTCOME  COUNT  JOB  REASON\n"
           "2026-11-24T03:00:00+01:00..2026-11-26T03:00:00+01:00  skipped      3    -  paused\n");
     // Not caught up: it goes on from the next window after the resume.
-    CHECK(fx.json({"cron", "list"})[0].at("next_fire_at") == "2026-11-27T03:00:00+01:00");
+    CHECK(fx.json({"cron", "list"}).at("schedules")[0].at("next_fire_at") ==
+          "2026-11-27T03:00:00+01:00");
 }
 
 TEST_CASE("cron history --json gives each entry's windows, outcome, job and reason") {
@@ -567,7 +569,7 @@ TEST_CASE("cron history --json gives each entry's windows, outcome, job and reas
         lib.fire_at("2026-11-24T02:00:10Z");
         lib.fire_at("2026-11-27T02:00:10Z");
     }
-    const auto runs = fx.json({"cron", "history", "nightly"});
+    const auto runs = fx.json({"cron", "history", "nightly"}).at("runs");
     REQUIRE(runs.size() == 3);
     CHECK(runs[0].at("fire_at") == "2026-11-27T03:00:00+01:00");
     CHECK(runs[0].at("last_fire_at") == "2026-11-27T03:00:00+01:00");
@@ -593,7 +595,7 @@ TEST_CASE("cron history --limit keeps the newest entries") {
         lib.fire_at("2026-11-24T02:00:10Z");
         lib.fire_at("2026-11-27T02:00:10Z");
     }
-    const auto runs = fx.json({"cron", "history", "nightly", "--limit", "1"});
+    const auto runs = fx.json({"cron", "history", "nightly", "--limit", "1"}).at("runs");
     REQUIRE(runs.size() == 1);
     CHECK(runs[0].at("fire_at") == "2026-11-27T03:00:00+01:00");
     check_usage_error(fx.jobq({"cron", "history", "nightly", "--limit", "0"}), "--limit");

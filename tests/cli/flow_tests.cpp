@@ -88,7 +88,7 @@ TEST_CASE("queue list --json gives each queue's limits, counts of every state an
     record_worker(fx, "w-1", {"mail"});
     REQUIRE(fx.claim("mail").size() == 1);
 
-    const auto queues = fx.json({"queue", "list"});
+    const auto queues = fx.json({"queue", "list"}).at("queues");
     REQUIRE(queues.is_array());
     REQUIRE(queues.size() == 1);
     const auto& mail = queues[0];
@@ -114,7 +114,7 @@ TEST_CASE("queue list of a store without queues says so") {
     CliFixture fx;
     fx.migrate();
     check_ok(fx.jobq({"queue", "list"}), "no queues\n");
-    CHECK(fx.json({"queue", "list"}) == nlohmann::json::array());
+    CHECK(fx.json({"queue", "list"}).at("queues") == nlohmann::json::array());
 }
 
 // ---- queue pause / resume -------------------------------------------------------------------
@@ -126,14 +126,14 @@ TEST_CASE("queue pause stops claims from the queue and queue resume lets them st
 
     check_ok(fx.jobq({"queue", "pause", "mail"}), "queue mail paused\n");
     check_ok(fx.jobq({"queue", "pause", "mail"}), "queue mail was already paused\n");
-    CHECK(fx.json({"queue", "list"})[0].at("paused") == true);
+    CHECK(fx.json({"queue", "list"}).at("queues")[0].at("paused") == true);
     CHECK(fx.jobq({"queue", "list"}).out.find("mail   paused") != std::string::npos);
     CHECK(fx.claim("mail").empty());
     CHECK(fx.show(id).at("state") == "available");
 
     check_ok(fx.jobq({"queue", "resume", "mail"}), "queue mail resumed\n");
     check_ok(fx.jobq({"queue", "resume", "mail"}), "queue mail was not paused\n");
-    CHECK(fx.json({"queue", "list"})[0].at("paused") == false);
+    CHECK(fx.json({"queue", "list"}).at("queues")[0].at("paused") == false);
     CHECK(fx.claim("mail") == std::vector<JobId>{id});
 }
 
@@ -180,7 +180,7 @@ TEST_CASE("limit list --json gives every field of every row") {
     REQUIRE(
         fx.jobq({"limit", "set", "tenant:acme", "--rate", "5/m", "--max-queued", "10"}).exit_code ==
         0);
-    const auto rows = fx.json({"limit", "list"});
+    const auto rows = fx.json({"limit", "list"}).at("limits");
     REQUIRE(rows.size() == 2);
     const auto& mail = rows[0];
     CHECK(mail.at("scope") == "queue:mail");
@@ -212,7 +212,7 @@ TEST_CASE("limit set replaces every limit of the scope and says what was there")
         0);
     check_ok(fx.jobq({"limit", "set", "queue:mail", "--max-running", "5"}),
              "set limits of queue:mail: max running 5 (was: max running 3, rate 50/s)\n");
-    const auto row = fx.json({"limit", "list"})[0];
+    const auto row = fx.json({"limit", "list"}).at("limits")[0];
     CHECK(row.at("max_running") == 5);
     CHECK(row.at("rate").is_null());
     const auto set = fx.json({"limit", "set", "queue:mail", "--rate", "20/500ms"});
@@ -234,8 +234,8 @@ TEST_CASE("limit remove deletes a scope's limits; a paused queue stays paused") 
              "kind:email.send has no limits; nothing to remove\n");
     check_ok(fx.jobq({"limit", "remove", "queue:mail"}),
              "removed the limits of queue:mail; queue mail stays paused\n");
-    CHECK(fx.json({"queue", "list"})[0].at("paused") == true);
-    const auto rows = fx.json({"limit", "list"});
+    CHECK(fx.json({"queue", "list"}).at("queues")[0].at("paused") == true);
+    const auto rows = fx.json({"limit", "list"}).at("limits");
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].at("scope") == "queue:mail");
     CHECK(rows[0].at("max_running").is_null());
@@ -247,7 +247,7 @@ TEST_CASE("limit list of a store without limits says so") {
     CliFixture fx;
     fx.migrate();
     check_ok(fx.jobq({"limit", "list"}), "no limits\n");
-    CHECK(fx.json({"limit", "list"}) == nlohmann::json::array());
+    CHECK(fx.json({"limit", "list"}).at("limits") == nlohmann::json::array());
 }
 
 // ---- bad input ------------------------------------------------------------------------------
@@ -310,16 +310,16 @@ TEST_CASE("bad flow-control input exits 2 naming the field and writes nothing") 
     fx.migrate();
     // A row already there must come out of every refused command as it went in.
     REQUIRE(fx.jobq({"limit", "set", "queue:mail", "--max-running", "3"}).exit_code == 0);
-    const auto limits_before = fx.json({"limit", "list"});
-    const auto queues_before = fx.json({"queue", "list"});
+    const auto limits_before = fx.json({"limit", "list"}).at("limits");
+    const auto queues_before = fx.json({"queue", "list"}).at("queues");
     for (const BadInput& c : cases) {
         std::string command_line;
         for (const auto& a : c.args) command_line += a + " ";
         CAPTURE(command_line);
         check_usage_error(fx.jobq(c.args), c.names);
     }
-    CHECK(fx.json({"limit", "list"}) == limits_before);
-    CHECK(fx.json({"queue", "list"}) == queues_before);
+    CHECK(fx.json({"limit", "list"}).at("limits") == limits_before);
+    CHECK(fx.json({"queue", "list"}).at("queues") == queues_before);
     CHECK(fx.count_jobs() == 0);
 }
 
@@ -385,7 +385,7 @@ TEST_CASE("explain of a job held back by its kind's cap names the kind") {
     fx.enqueue({"email.send", "--queue", "mail"});
     const JobId waiting = fx.enqueue({"email.send", "--queue", "mail"});
     REQUIRE(fx.claim("mail").size() == 1);
-    CHECK(fx.json({"limit", "list"})[0].at("running") == 1);
+    CHECK(fx.json({"limit", "list"}).at("limits")[0].at("running") == 1);
     const auto w = explain(fx, waiting);
     CHECK(w.at("reason") == "kind_concurrency_cap");
     CHECK(w.at("scope") == "kind:email.send");
@@ -440,7 +440,7 @@ TEST_CASE("explain --summary counts the waiting jobs per queue and reason") {
     CliFixture fx;
     fx.migrate();
     check_ok(fx.jobq({"explain", "--summary"}), "no waiting jobs\n");
-    CHECK(fx.json({"explain", "--summary"}) == nlohmann::json::array());
+    CHECK(fx.json({"explain", "--summary"}).at("waiting") == nlohmann::json::array());
 
     REQUIRE(fx.jobq({"queue", "pause", "mail"}).exit_code == 0);
     fx.enqueue({"email.send", "--queue", "mail"});
@@ -453,7 +453,7 @@ TEST_CASE("explain --summary counts the waiting jobs per queue and reason") {
              "default  scheduled        1\n"
              "default  no_worker        1\n"
              "mail     queue_paused     2\n");
-    CHECK(fx.json({"explain", "--summary"}) == nlohmann::json::parse(R"([
+    CHECK(fx.json({"explain", "--summary"}).at("waiting") == nlohmann::json::parse(R"([
               {"queue": "default", "reason": "scheduled", "count": 1},
               {"queue": "default", "reason": "no_worker", "count": 1},
               {"queue": "mail", "reason": "queue_paused", "count": 2}])"));

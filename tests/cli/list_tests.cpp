@@ -121,3 +121,35 @@ TEST_CASE("global options are accepted after the command too") {
     CHECK(r.exit_code == 0);
     CHECK(nlohmann::json::parse(r.out).at("jobs").size() == 1);
 }
+
+TEST_CASE("every list command prints one shape: an object with its items under a plural key") {
+    CliFixture fx;
+    fx.migrate();
+    fx.enqueue({"email.send"});
+    REQUIRE(fx.jobq({"limit", "set", "queue:default", "--max-running", "2"}).exit_code == 0);
+    REQUIRE(fx.jobq({"cron", "add", "nightly", "0 3 * * *", "report.build"}).exit_code == 0);
+    struct Shape {
+        std::vector<std::string> args;
+        std::string items;
+        std::vector<std::string> keys;  // every key of the object, sorted
+    };
+    const std::vector<Shape> shapes{
+        {{"list"}, "jobs", {"jobs", "next_before_id"}},
+        {{"dlq"}, "jobs", {"jobs", "next_before_id"}},
+        {{"stats"}, "queues", {"queues"}},
+        {{"queue", "list"}, "queues", {"queues"}},
+        {{"limit", "list"}, "limits", {"limits"}},
+        {{"cron", "list"}, "schedules", {"schedules"}},
+        {{"cron", "history", "nightly"}, "runs", {"runs"}},
+        {{"explain", "--summary"}, "waiting", {"waiting"}},
+    };
+    for (const Shape& shape : shapes) {
+        const nlohmann::json j = fx.json(shape.args);
+        INFO(shape.args.front(), " ", shape.args.size() > 1 ? shape.args[1] : "", ": ", j.dump());
+        REQUIRE(j.is_object());
+        std::vector<std::string> keys;
+        for (const auto& [key, value] : j.items()) keys.push_back(key);
+        CHECK(keys == shape.keys);
+        CHECK(j.at(shape.items).is_array());
+    }
+}

@@ -128,7 +128,7 @@ TEST_CASE("the cron commands work on a PostgreSQL --db") {
     CHECK(added.exit_code == 0);
     CHECK(added.out.starts_with("added schedule 'sync'\n"));
     CHECK(fx.jobq({"cron", "add", "sync", "@daily", "k"}).exit_code == 1);
-    auto listed = fx.json({"cron", "list"});
+    auto listed = fx.json({"cron", "list"}).at("schedules");
     REQUIRE(listed.size() == 1);
     CHECK(listed[0].at("queue") == "crm");
     CHECK(listed[0].at("state") == "active");
@@ -136,11 +136,11 @@ TEST_CASE("the cron commands work on a PostgreSQL --db") {
     CHECK(listed[0].at("job").at("payload") == nlohmann::json{{"full", false}});
 
     CHECK(fx.jobq({"cron", "pause", "sync"}).out == "paused schedule 'sync'\n");
-    CHECK(fx.json({"cron", "list"})[0].at("next_fire_at").is_null());
+    CHECK(fx.json({"cron", "list"}).at("schedules")[0].at("next_fire_at").is_null());
     CHECK(fx.json({"cron", "resume", "sync"}).at("state") == "active");
     CHECK(fx.jobq({"cron", "history", "sync"}).out == "schedule 'sync' has no history yet\n");
     CHECK(fx.jobq({"cron", "update", "sync", "*/10 * * * *", "crm.sync"}).exit_code == 0);
-    CHECK(fx.json({"cron", "list"})[0].at("expression") == "*/10 * * * *");
+    CHECK(fx.json({"cron", "list"}).at("schedules")[0].at("expression") == "*/10 * * * *");
 
     // Windows that pass while a schedule is paused are recorded as one skipped run.
     {
@@ -159,7 +159,7 @@ TEST_CASE("the cron commands work on a PostgreSQL --db") {
 
     CHECK(fx.jobq({"cron", "remove", "sync"}).out == "removed schedule 'sync' and its history\n");
     CHECK(fx.jobq({"cron", "remove", "nightly"}).exit_code == 0);
-    CHECK(fx.json({"cron", "list"}) == nlohmann::json::array());
+    CHECK(fx.json({"cron", "list"}).at("schedules") == nlohmann::json::array());
     const ProcessResult gone = fx.jobq({"cron", "history", "nightly"});
     CHECK(gone.exit_code == 1);
     CHECK(gone.err == "jobq: error: no schedule named 'nightly'\n");
@@ -179,7 +179,7 @@ TEST_CASE("the flow-control commands work on a PostgreSQL --db") {
     fx.enqueue({"email.send", "--queue", "mail"});
     const JobId capped = fx.enqueue({"email.send", "--queue", "mail"});
     REQUIRE(fx.claim("mail").size() == 1);
-    auto limits = fx.json({"limit", "list"});
+    auto limits = fx.json({"limit", "list"}).at("limits");
     REQUIRE(limits.size() == 1);
     CHECK(limits[0].at("scope") == "kind:email.send");
     CHECK(limits[0].at("max_running") == 1);
@@ -195,13 +195,13 @@ TEST_CASE("the flow-control commands work on a PostgreSQL --db") {
     CHECK(why.at("reason") == "queue_paused");
     CHECK(why.at("scope") == "queue:reports");
     CHECK(fx.claim("reports").empty());
-    const auto queues = fx.json({"queue", "list"});
+    const auto queues = fx.json({"queue", "list"}).at("queues");
     REQUIRE(queues.size() == 2);
     CHECK(queues[0].at("queue") == "mail");
     CHECK(queues[0].at("counts").at("running") == 1);
     CHECK(queues[1].at("queue") == "reports");
     CHECK(queues[1].at("paused") == true);
-    const auto summary = fx.json({"explain", "--summary"});
+    const auto summary = fx.json({"explain", "--summary"}).at("waiting");
     CHECK(summary == nlohmann::json::parse(R"([
               {"queue": "mail", "reason": "kind_concurrency_cap", "count": 1},
               {"queue": "reports", "reason": "queue_paused", "count": 1}])"));

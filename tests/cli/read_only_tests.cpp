@@ -166,7 +166,8 @@ TEST_CASE("a database the user may not write can be read; writes fail clearly an
     }
 
     CHECK(fx.jobq({"--json", "list"}).out == before);
-    CHECK(fx.json({"limit", "list"}).dump().find("\"max_running\":3") != std::string::npos);
+    CHECK(fx.json({"limit", "list"}).at("limits").dump().find("\"max_running\":3") !=
+          std::string::npos);
 }
 
 TEST_CASE("a database whose directory alone is not writable is read, and writes say why not") {

@@ -12,8 +12,8 @@ namespace {
 const std::vector<OptionSpec> global_specs{
     {"--db", "PATH_OR_URL",
      "the database: PATH, sqlite:PATH or sqlite:///ABS/PATH, with optional\n"
-     "?durability=full|normal&mode=auto|rw|ro (auto: a database this user may\n"
-     "not write is opened read-only); or postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB\n"
+     "?durability=full|normal&mode=auto|rw|ro (auto: read-only when this\n"
+     "user may not write it); or postgresql://[USER[:PASSWORD]@]HOST[:PORT]/DB\n"
      "with optional ?schema=NAME&pool_size=N and any libpq parameters\n"
      "(default: $JOBQ_DATABASE_URL, else ./jobq.db)"},
     {"--json", "", "print JSON instead of tables"},

@@ -56,6 +56,12 @@ void print_json(std::ostream& out, const nlohmann::json& value) {
     out << value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
+void print_json_list(std::ostream& out, std::string_view key, nlohmann::json items) {
+    nlohmann::json object = nlohmann::json::object();
+    object[std::string(key)] = std::move(items);
+    print_json(out, object);
+}
+
 std::string short_time(Timestamp t) {
     using namespace std::chrono;
     const auto secs = floor<seconds>(t);

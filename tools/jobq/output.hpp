@@ -43,6 +43,10 @@ class Table {
 /// Writes `value` indented, one document per call; invalid UTF-8 in stored strings is
 /// replaced rather than aborting the output.
 void print_json(std::ostream& out, const nlohmann::json& value);
+/// The shape every list command prints: an object with the items under one plural key
+/// ({"jobs": [...]}, {"queues": [...]}, ...), so a cursor or a count can join them later
+/// without breaking a script that reads the items.
+void print_json_list(std::ostream& out, std::string_view key, nlohmann::json items);
 
 /// A time to the second, e.g. "2026-11-23T10:56:48Z": tables have no room for microseconds.
 std::string short_time(Timestamp t);

@@ -288,7 +288,7 @@ int run_list(Context& ctx, const ParsedArgs&) {
     if (ctx.json()) {
         nlohmann::json all = nlohmann::json::array();
         for (const ScheduleInfo& info : schedules) all.push_back(schedule_to_json(info));
-        print_json(ctx.out(), all);
+        print_json_list(ctx.out(), "schedules", std::move(all));
         return 0;
     }
     if (schedules.empty()) {
@@ -393,7 +393,7 @@ int run_history(Context& ctx, const ParsedArgs& args) {
     if (ctx.json()) {
         nlohmann::json all = nlohmann::json::array();
         for (const ScheduleRun& run : runs) all.push_back(run_to_json(run, zone));
-        print_json(ctx.out(), all);
+        print_json_list(ctx.out(), "runs", std::move(all));
         return 0;
     }
     if (runs.empty()) {

@@ -11,9 +11,10 @@ namespace {
 
 JobSpec read_spec(const ParsedArgs& args) {
     const auto& positionals = args.positionals();
-    JobSpec spec(positionals.at(0),
-                 parse_payload(payload_text(positionals.size() > 1 ? positionals[1] : "{}", "payload"),
-                               "payload"));
+    JobSpec spec(
+        positionals.at(0),
+        parse_payload(payload_text(positionals.size() > 1 ? positionals[1] : "{}", "payload"),
+                      "payload"));
     if (args.has("--in") && args.has("--at")) {
         throw UsageError("--in and --at both set the run time; give one of them");
     }
@@ -53,7 +54,8 @@ Command enqueue_command() {
         .summary = "Enqueue a job of KIND with a JSON object payload; print its id",
         .details =
             "PAYLOAD_JSON defaults to {}; '-' reads it from standard input and '@FILE'\n"
-            "from a file, for payloads too large for one argument. With --unique-key, an enqueue that matches an\n"
+            "from a file, for payloads too large for one argument. With --unique-key, an enqueue "
+            "that matches an\n"
             "unfinished job with the same key returns that job's id instead.\n"
             "With --tenant, an enqueue that would take the tenant over its quota of queued\n"
             "jobs ('jobq limit set tenant:T --max-queued N') is refused with exit code 3\n"

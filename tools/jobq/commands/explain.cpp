@@ -52,7 +52,7 @@ int run_summary(Context& ctx) {
             all.push_back(
                 {{"queue", c.queue}, {"reason", to_string(c.reason)}, {"count", c.count}});
         }
-        print_json(ctx.out(), all);
+        print_json_list(ctx.out(), "waiting", std::move(all));
         return 0;
     }
     if (counts.empty()) {

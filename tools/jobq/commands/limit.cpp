@@ -105,7 +105,7 @@ int run_list(Context& ctx, const ParsedArgs&) {
         const Timestamp now = system_clock().now();
         nlohmann::json all = nlohmann::json::array();
         for (const LimitRecord& r : records) all.push_back(limit_to_json(r, now));
-        print_json(ctx.out(), all);
+        print_json_list(ctx.out(), "limits", std::move(all));
     } else {
         print_limit_table(ctx.out(), records);
     }

@@ -51,7 +51,7 @@ int run_list(Context& ctx, const ParsedArgs&) {
         const Timestamp now = system_clock().now();
         nlohmann::json all = nlohmann::json::array();
         for (const QueueInfo& q : queues) all.push_back(queue_to_json(q, now));
-        print_json(ctx.out(), all);
+        print_json_list(ctx.out(), "queues", std::move(all));
     } else {
         print_queue_table(ctx.out(), queues);
     }
