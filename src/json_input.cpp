@@ -79,7 +79,8 @@ class CheckingSax final : public nlohmann::json_sax<json> {
     bool end_array() override { return leave(); }
     bool parse_error(std::size_t, const std::string& token,
                      const nlohmann::detail::exception& e) override {
-        if (e.id == 406) bad(field_, fmt::format("number overflow at {} ({})", where(pointer()), token));
+        if (e.id == 406)
+            bad(field_, fmt::format("number overflow at {} ({})", where(pointer()), token));
         // Drop the library's "[json.exception.parse_error.101] " tag; the rest says where.
         std::string_view why = e.what();
         if (const std::size_t tag_end = why.find("] "); tag_end != std::string_view::npos) {
@@ -135,8 +136,8 @@ void check_depth_setting(std::string_view field, int max_depth) {
 void check_string(std::string_view field, std::string_view what, const std::string& s,
                   const std::string& pointer) {
     if (const auto at = detail::invalid_utf8_at(s)) {
-        bad(field, fmt::format("the {} at {} is not valid UTF-8 (byte {})", what, where(pointer),
-                               *at));
+        bad(field,
+            fmt::format("the {} at {} is not valid UTF-8 (byte {})", what, where(pointer), *at));
     }
     if (s.find('\0') != std::string::npos) {
         bad(field, fmt::format("the {} at {} {}", what, where(pointer), nul_rule));
@@ -169,6 +170,11 @@ void check_scalar(std::string_view field, const json& v, const std::string& poin
 
 nlohmann::json parse_json_input(std::string_view text, std::string_view field, int max_depth) {
     check_depth_setting(field, max_depth);
+    // nlohmann's lexer takes a NUL byte for the end of the input (for C strings), so text after
+    // one would be ignored; JSON allows no raw NUL anywhere.
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        bad(field, fmt::format("not valid JSON: a NUL byte at byte {}", nul + 1));
+    }
     CheckingSax sax{field, max_depth};
     if (!json::sax_parse(text.begin(), text.end(), &sax)) {
         bad(field, "not valid JSON");  // CheckingSax throws first; kept for a parser that stops

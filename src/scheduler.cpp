@@ -405,7 +405,7 @@ void Scheduler::stop() {
         return;
     }
     impl_->stopping = true;
-    detail::stop_blocking(impl_);
+    detail::stop_blocking(impl_, [this] { detail::drain(impl_->pool, Impl::pool_threads); });
 }
 
 MaintenanceReport Scheduler::run_once() {

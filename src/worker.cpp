@@ -29,8 +29,8 @@
 #include "detail/stop_waiter.hpp"
 #include "detail/stopped_context.hpp"
 #include "jobq/error.hpp"
-#include "jobq/json_input.hpp"
 #include "jobq/flow_limits.hpp"
+#include "jobq/json_input.hpp"
 #include "jobq/notifier.hpp"
 #include "jobq/registry.hpp"
 #include "jobq/signals.hpp"
@@ -896,7 +896,7 @@ void Worker::stop() {
         detail::drain(impl_->store_pool, Impl::store_threads);
         return;
     }
-    detail::stop_blocking(impl_);
+    detail::stop_blocking(impl_, [this] { detail::drain(impl_->store_pool, Impl::store_threads); });
 }
 
 bool Worker::running() const noexcept {

@@ -3,6 +3,7 @@
 // `when_stopped(fn)` (fn runs on the strand once everything has wound down); these turn that
 // into an awaitable stop and a blocking one.
 
+#include <chrono>
 #include <future>
 #include <memory>
 
@@ -11,6 +12,8 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include "stopped_context.hpp"
 
 namespace jobq::detail {
 
@@ -25,25 +28,33 @@ boost::asio::awaitable<void> stop_and_wait(std::shared_ptr<Impl> self) {
             self->begin_stop();
             self->when_stopped([h] {
                 auto ex = asio::get_associated_executor(*h);
-                asio::post(ex, [h] { std::move(*h)(); });
+                asio::post(ex, [h] { std::move (*h)(); });
             });
         });
     };
     return asio::async_initiate<decltype(asio::use_awaitable), void()>(std::move(initiate),
-                                                                      asio::use_awaitable);
+                                                                       asio::use_awaitable);
 }
 
 /// Stops `self` and blocks the calling thread until it has stopped. Must not run on a thread
-/// that the strand's executor needs, or it waits forever.
-template <class Impl>
-void stop_blocking(const std::shared_ptr<Impl>& self) {
+/// that the strand's executor needs, or it waits forever. If the executor's io_context stops
+/// while it waits (io.stop() from elsewhere), nothing would finish the stop: it then calls
+/// `drain` (which lets the store calls in flight end) and returns.
+template <class Impl, class Drain>
+void stop_blocking(const std::shared_ptr<Impl>& self, Drain drain) {
     auto done = std::make_shared<std::promise<void>>();
     auto stopped = done->get_future();
     boost::asio::post(self->strand, [self, done] {
         self->begin_stop();
         self->when_stopped([done] { done->set_value(); });
     });
-    stopped.wait();
+    // A bounded look now and then: the io_context has no hook that says it stopped.
+    while (stopped.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+        if (context_stopped(self->strand.get_inner_executor())) {
+            drain();
+            return;
+        }
+    }
 }
 
 }  // namespace jobq::detail

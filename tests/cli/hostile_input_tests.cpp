@@ -66,6 +66,23 @@ TEST_CASE("a payload file that cannot be read is refused naming the file") {
                   "payload: cannot read 'missing.json'");
 }
 
+TEST_CASE("a payload file with a NUL byte or a directory for a file is refused") {
+    CliFixture fx;
+    fx.migrate();
+    // Text after a NUL must not be ignored: this is not JSON, though it starts as an object.
+    write_file(fx.dir() / "nul.json", std::string("{\"a\":1}\0 not json {{{", 21));
+    check_refused(fx, fx.jobq({"enqueue", "k", "@nul.json"}), "a NUL byte at byte 8");
+    ProcessOptions options;
+    options.stdin_path = fx.dir() / "nul.json";
+    check_refused(fx, fx.jobq_raw({"--db", fx.database(), "enqueue", "k", "-"}, options),
+                  "a NUL byte at byte 8");
+    check_refused(fx, fx.jobq({"cron", "add", "s", "@daily", "k", "--payload", "@nul.json"}),
+                  "a NUL byte at byte 8");
+    CHECK(fx.json({"cron", "list"}).at("schedules").empty());
+    std::filesystem::create_directory(fx.dir() / "d");
+    check_refused(fx, fx.jobq({"enqueue", "k", "@d"}), "cannot read 'd': it is a directory");
+}
+
 TEST_CASE("a number overflowing a double is refused with its place, exit code 2") {
     CliFixture fx;
     fx.migrate();

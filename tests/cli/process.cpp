@@ -73,6 +73,7 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
     const int err_fd = open_capture(err_path);
     const std::string dir = options.work_dir.string();
     const std::string stdin_path = options.stdin_path ? options.stdin_path->string() : "/dev/null";
+    const std::string stdout_path = options.stdout_path ? options.stdout_path->string() : "";
 
     const pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
@@ -83,6 +84,10 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
         }
         const int in_fd = ::open(stdin_path.c_str(), O_RDONLY);
         if (in_fd < 0 || ::dup2(in_fd, STDIN_FILENO) < 0) ::_exit(126);
+        if (!stdout_path.empty()) {
+            const int fd = ::open(stdout_path.c_str(), O_WRONLY);
+            if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0) ::_exit(126);
+        }
         ::execve(program.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }

@@ -23,6 +23,8 @@ struct ProcessOptions {
     std::map<std::string, std::optional<std::string>> env;
     /// File the child reads as standard input; /dev/null when unset.
     std::optional<std::filesystem::path> stdin_path;
+    /// File the child writes its standard output to (e.g. /dev/full) instead of capturing it.
+    std::optional<std::filesystem::path> stdout_path;
 };
 
 /// Starts `program` with `args`, waits for it and returns its exit code and output. stdout

@@ -190,3 +190,40 @@ TEST_CASE("--db accepts a sqlite URL with options") {
     CHECK(fx.jobq_raw({"--db", url, "enqueue", "k"}).out == "enqueued job 1\n");
     CHECK(fx.count_jobs() == 1);
 }
+
+TEST_CASE("output that cannot be written is a failure, not a silent success") {
+    CliFixture fx;
+    fx.migrate();
+    jobq::test::ProcessOptions full;
+    full.stdout_path = "/dev/full";
+    const ProcessResult list = fx.jobq_raw({"--db", fx.database(), "list"}, full);
+    CHECK(list.exit_code == 1);
+    CHECK(list.err.find("cannot write the output: No space left on device") != std::string::npos);
+    const ProcessResult enqueue = fx.jobq_raw({"--db", fx.database(), "enqueue", "k"}, full);
+    CHECK(enqueue.exit_code == 1);
+    CHECK(enqueue.err.find("(the command itself succeeded)") != std::string::npos);
+    CHECK(fx.count_jobs() == 1);  // the id was lost, the job was not
+    const ProcessResult json = fx.jobq_raw({"--db", fx.database(), "--json", "stats"}, full);
+    CHECK(json.exit_code == 1);
+    CHECK(nlohmann::json::parse(json.err).at("error").at("code") == "output");
+}
+
+TEST_CASE("a --db path is a path: file: is not a URI, %00 and directories are refused") {
+    CliFixture fx;
+    // SQLite would read "file:q.db" as a URI for q.db; jobq opens the file it names.
+    CHECK(fx.jobq_raw({"--db", "file:q.db", "migrate"}).exit_code == 0);
+    CHECK(std::filesystem::exists(fx.dir() / "file:q.db"));
+    CHECK_FALSE(std::filesystem::exists(fx.dir() / "q.db"));
+    CHECK(fx.jobq_raw({"--db", "file:q.db", "enqueue", "k"}).exit_code == 0);
+    CHECK(fx.jobq_raw({"--db", "file:q.db", "list"}).out.find(" k ") != std::string::npos);
+
+    const ProcessResult nul = fx.jobq_raw({"--db", "sqlite:a%00b.db", "migrate"});
+    CHECK(nul.exit_code == 2);
+    CHECK(nul.err.find("%00 (a NUL byte)") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(fx.dir() / "a"));
+
+    std::filesystem::create_directory(fx.dir() / "d");
+    const ProcessResult dir = fx.jobq_raw({"--db", "d", "migrate"});
+    CHECK(dir.exit_code == 1);
+    CHECK(dir.err.find("open d: it is a directory") != std::string::npos);
+}

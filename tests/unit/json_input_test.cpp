@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <string_view>
 
 #include <doctest/doctest.h>
 
@@ -38,7 +39,8 @@ json nested_value(std::size_t levels) {
 TEST_SUITE_BEGIN("json_input");
 
 TEST_CASE("a valid document is parsed as nlohmann would parse it") {
-    const std::string text = R"({"a":[1,-2,3.5,"x\u0001y",true,null],"b":{"c":"\u00e9\ud83d\ude00"}})";
+    const std::string text =
+        R"({"a":[1,-2,3.5,"x\u0001y",true,null],"b":{"c":"\u00e9\ud83d\ude00"}})";
     CHECK(parse_json_input(text, "payload") == json::parse(text));
 }
 
@@ -49,8 +51,8 @@ TEST_CASE("128 levels are accepted and 129 are refused, naming the field and the
 }
 
 TEST_CASE("a document a million levels deep is refused without exhausting the stack") {
-    check_invalid_argument([] { parse_json_input(nested_arrays(1'000'000), "payload"); },
-                           "payload", {"deeper than 128"});
+    check_invalid_argument([] { parse_json_input(nested_arrays(1'000'000), "payload"); }, "payload",
+                           {"deeper than 128"});
     // Unterminated: the parser must stop at the limit, not first read to the end.
     check_invalid_argument([] { parse_json_input(std::string(1'000'000, '['), "payload"); },
                            "payload", {"deeper than 128"});
@@ -85,8 +87,22 @@ TEST_CASE("a NUL character in a string or a key is refused everywhere") {
                            "payload", {"payload: the string at /a/b", "NUL", "\\u0000"});
     check_invalid_argument([] { parse_json_input(R"({"a\u0000":1})", "payload"); }, "payload",
                            {"the key at /a\\u0000", "NUL"});
-    check_invalid_argument([] { check_json_input(json{{"k", std::string("a\0b", 3)}}, "result"); },
-                           "result", {"result: the string at /k", "NUL"});
+    check_invalid_argument(
+        [] {
+            check_json_input(json{{"k", std::string("a\0b", 3)}}, "result");
+        },
+        "result", {"result: the string at /k", "NUL"});
+}
+
+TEST_CASE("a raw NUL byte is refused, not taken for the end of the text") {
+    using namespace std::string_view_literals;
+    // nlohmann's lexer stops at a NUL, which would accept {"a":1} and drop the rest.
+    check_invalid_argument([] { parse_json_input("{\"a\":1}\0 not json {{{"sv, "payload"); },
+                           "payload", {"payload: not valid JSON: a NUL byte at byte 8"});
+    check_invalid_argument([] { parse_json_input("{\"a\":\"x\0y\"}"sv, "payload"); }, "payload",
+                           {"a NUL byte at byte 8"});
+    check_invalid_argument([] { parse_json_input("\0"sv, "payload"); }, "payload",
+                           {"a NUL byte at byte 1"});
 }
 
 TEST_CASE("text that is not JSON is refused without nlohmann's exception tag") {
@@ -104,27 +120,39 @@ TEST_CASE("text that is not JSON is refused without nlohmann's exception tag") {
 }
 
 TEST_CASE("a document built in C++ is refused for broken UTF-8, NaN, infinity and binary") {
-    check_invalid_argument([] { check_json_input(json{{"s", "ok\xc3"}}, "payload"); }, "payload",
-                           {"the string at /s is not valid UTF-8 (byte 2)"});
-    check_invalid_argument([] { check_json_input(json{{"ok\xff", 1}}, "payload"); }, "payload",
-                           {"key", "not valid UTF-8"});
     check_invalid_argument(
-        [] { check_json_input(json{{"n", {1, std::nan("")}}}, "payload"); }, "payload",
-        {"the number at /n/1", "JSON cannot represent"});
+        [] {
+            check_json_input(json{{"s", "ok\xc3"}}, "payload");
+        },
+        "payload", {"the string at /s is not valid UTF-8 (byte 2)"});
+    check_invalid_argument(
+        [] {
+            check_json_input(json{{"ok\xff", 1}}, "payload");
+        },
+        "payload", {"key", "not valid UTF-8"});
+    check_invalid_argument(
+        [] {
+            check_json_input(json{{"n", {1, std::nan("")}}}, "payload");
+        },
+        "payload", {"the number at /n/1", "JSON cannot represent"});
     check_invalid_argument(
         [] {
             check_json_input(json{{"n", std::numeric_limits<double>::infinity()}}, "payload");
         },
         "payload", {"/n"});
     check_invalid_argument(
-        [] { check_json_input(json{{"b", json::binary({1, 2})}}, "payload"); }, "payload",
-        {"/b", "binary"});
+        [] {
+            check_json_input(json{{"b", json::binary({1, 2})}}, "payload");
+        },
+        "payload", {"/b", "binary"});
 }
 
 TEST_CASE("a pointer escapes '~' and '/' in keys as RFC 6901 says") {
     check_invalid_argument(
-        [] { check_json_input(json{{"a/b~", std::string("\0", 1)}}, "payload"); }, "payload",
-        {"/a~1b~0"});
+        [] {
+            check_json_input(json{{"a/b~", std::string("\0", 1)}}, "payload");
+        },
+        "payload", {"/a~1b~0"});
 }
 
 TEST_SUITE_END();

@@ -15,9 +15,9 @@
 #include <boost/asio/use_future.hpp>
 
 #include "harness.hpp"
-#include "stop_check.hpp"
 #include "jobq/error.hpp"
 #include "jobq/signals.hpp"
+#include "stop_check.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -481,6 +481,26 @@ TEST_CASE("stop() of a running worker whose io_context was stopped returns at on
     ex.halt();  // io.stop(): nothing runs the worker's strand any more
     require_returns_within([&] { worker.stop(); }, "stop() after io.stop()");
     require_returns_within([&] { worker.stop(); }, "a second stop() after io.stop()");
+}
+
+TEST_CASE("stop() waiting for a running handler returns when its io_context stops under it") {
+    Harness h;
+    IoThread ex;
+    std::atomic<bool> started{false};
+    h.registry.add("hang", [&](jobq::JobContext&) -> asio::awaitable<void> {
+        started = true;
+        co_await wait_for(1h);
+    });
+    h.queue.enqueue(jobq::JobSpec{"hang"});
+    jobq::Worker worker(ex.io.get_executor(), h.store, h.registry,
+                        {.shutdown_grace = 1h, .clock = &h.clock});
+    worker.start();
+    h.wait_until([&] { return started.load(); }, "the handler to start");
+    auto stopping = std::async(std::launch::async, [&] { worker.stop(); });
+    // The handler holds the stop for its grace of an hour...
+    CHECK(stopping.wait_for(100ms) == std::future_status::timeout);
+    ex.halt();  // ...until the application stops the io_context.
+    require_returns_within([&] { stopping.get(); }, "stop() after io.stop() while it waited");
 }
 
 TEST_CASE("a handler that calls request_stop() lets io.run() return; a later stop() is a no-op") {

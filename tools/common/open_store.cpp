@@ -63,6 +63,10 @@ std::string percent_decode(std::string_view url, std::string_view text) {
         if (hi < 0 || lo < 0) {
             bad_url(url, "a '%' in a URL must be followed by two hex digits (write %25 for '%')");
         }
+        if (hi == 0 && lo == 0) {
+            // A C string ends at a NUL: "a%00b.db" would open "a".
+            bad_url(url, "%00 (a NUL byte) cannot appear in a path or option");
+        }
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
     }

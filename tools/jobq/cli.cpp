@@ -1,6 +1,8 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -155,11 +157,11 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err)
     auto fail = [&](int status, std::string_view code, const std::string& field,
                     const std::string& message) {
         if (wants_json(args)) {
-            nlohmann::json error{{"code", code},
-                                 {"field", field.empty() ? nlohmann::json(nullptr)
-                                                         : nlohmann::json(field)},
-                                 {"message", message},
-                                 {"exit_code", status}};
+            nlohmann::json error{
+                {"code", code},
+                {"field", field.empty() ? nlohmann::json(nullptr) : nlohmann::json(field)},
+                {"message", message},
+                {"exit_code", status}};
             err << nlohmann::json{{"error", std::move(error)}}.dump(
                        -1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << '\n';
@@ -169,7 +171,17 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err)
         return status;
     };
     try {
-        return dispatch(args, out, command);
+        const int status = dispatch(args, out, command);
+        // A full disk or a closed pipe on stdout must not pass for success: a script would take
+        // the missing id or list for an empty one.
+        out.flush();
+        if (!out) {
+            const int error = errno;
+            return fail(exit_failure, "output", "",
+                        fmt::format("cannot write the output: {}{}", std::strerror(error),
+                                    status == exit_ok ? " (the command itself succeeded)" : ""));
+        }
+        return status;
     } catch (const UsageError& e) {
         const std::string help =
             command ? fmt::format("jobq {} --help", command->name) : "jobq --help";

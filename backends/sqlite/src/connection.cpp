@@ -115,9 +115,24 @@ std::string file_uri(const std::string& path, std::string_view query) {
     return uri;
 }
 
+// The name to hand SQLite for the file at `path`. SQLite reads a name that starts with "file:"
+// as a URI when URIs are enabled (Debian's build enables them), so "file:x.db" would open
+// "x.db" while every other check looks at "file:x.db"; "./file:x.db" is always that file.
+std::string file_name(const std::string& path) {
+    return path.starts_with("file:") ? "./" + path : path;
+}
+
 }  // namespace
 
 Connection::Connection(const std::string& path, const SqliteOptions& options, bool reader) {
+    if (path.find('\0') != std::string::npos) {
+        // SQLite takes a C string: the name would end at the NUL and open another file.
+        throw Error(ErrorCode::invalid_argument, "path: contains a NUL byte", "path");
+    }
+    if (std::error_code ec; std::filesystem::is_directory(path, ec)) {
+        // SQLite would say "disk I/O error".
+        throw Error(ErrorCode::storage, fmt::format("open {}: it is a directory", path));
+    }
     std::string why = "it was opened read-only";
     if (options.access != SqliteAccess::read_only) {
         why = open_read_write(path, options, reader);
@@ -160,7 +175,8 @@ void Connection::close() noexcept {
 
 std::string Connection::open_read_write(const std::string& path, const SqliteOptions& options,
                                         bool reader) {
-    const int rc = open_handle(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options);
+    const int rc =
+        open_handle(file_name(path), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, options);
     if (rc != SQLITE_OK) {
         // A missing file in a directory it may not write is not a database to fall back on.
         std::error_code ec;
@@ -205,7 +221,7 @@ std::string Connection::open_read_write(const std::string& path, const SqliteOpt
 }
 
 void Connection::open_read_only(const std::string& path, const SqliteOptions& options) {
-    if (open_handle(path, SQLITE_OPEN_READONLY, options) != SQLITE_OK) {
+    if (open_handle(file_name(path), SQLITE_OPEN_READONLY, options) != SQLITE_OK) {
         throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, open_error_));
     }
     exec("PRAGMA query_only = ON", "open");

@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <utility>
@@ -52,6 +53,12 @@ std::string payload_text(const std::string& arg, std::string_view what) {
     const std::string source = from_stdin ? "standard input" : fmt::format("'{}'", arg.substr(1));
     std::ifstream file;
     if (!from_stdin) {
+        std::error_code ec;
+        if (std::filesystem::is_directory(arg.substr(1), ec)) {
+            throw Error(ErrorCode::invalid_argument,
+                        fmt::format("{}: cannot read {}: it is a directory", what, source),
+                        "payload");
+        }
         file.open(arg.substr(1), std::ios::binary);
         if (!file) {
             throw Error(ErrorCode::invalid_argument,
