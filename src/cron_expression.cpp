@@ -371,6 +371,15 @@ Timestamp saturating_minus(Timestamp t, Duration d) {
 }  // namespace
 
 CronExpression CronExpression::parse(std::string_view text) {
+    // Generous for a list of every second, minute and hour, small enough that a message
+    // quoting the expression stays readable and a stored one stays small.
+    constexpr std::size_t max_length = 4096;
+    if (text.size() > max_length) {
+        throw Error(
+            ErrorCode::invalid_argument,
+            fmt::format("expression: must be at most {} bytes (got {})", max_length, text.size()),
+            "expression");
+    }
     const std::vector<Span> fields = split_fields(text);
     if (fields.empty()) reject_at(text, "expression", 0, "must not be empty");
     if (text[fields.front().begin] == '@') {

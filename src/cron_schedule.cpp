@@ -13,11 +13,12 @@ namespace jobq {
 namespace {
 
 // The tag "cron:<name>" must fit the name rule's 255 characters.
-constexpr std::size_t max_schedule_name = detail::max_name_length - 5;
+constexpr std::size_t max_schedule_name = detail::max_schedule_name_length;
 
 [[noreturn]] void bad(const CronSchedule& s, std::string_view field, std::string_view why) {
     throw Error(ErrorCode::invalid_argument,
-                fmt::format("schedule '{}': {}: {}", detail::printable(s.name), field, why), std::string(field));
+                fmt::format("schedule '{}': {}: {}", detail::printable(s.name), field, why),
+                std::string(field));
 }
 
 // Re-raises an error from a part of the schedule with the schedule's name and the part's

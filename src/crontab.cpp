@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "detail/name_check.hpp"
 #include "jobq/cron_expression.hpp"
 #include "jobq/cron_windows.hpp"
 #include "jobq/error.hpp"
@@ -22,8 +23,9 @@ ScheduleRecord existing(Store& store, std::string_view name) {
     return *r;
 }
 
+// A name no schedule can have is bad input, not "no such schedule": the same rules as add.
 void check_name(std::string_view name) {
-    if (name.empty()) throw Error(ErrorCode::invalid_argument, "name: must not be empty", "name");
+    detail::check_name("name", name, detail::max_schedule_name_length);
 }
 
 }  // namespace

@@ -18,25 +18,25 @@ namespace jobq {
 namespace {
 
 constexpr std::size_t max_unique_key_length = 1024;
+// Tags are labels for filtering; a job with hundreds is a payload in disguise.
+constexpr std::size_t max_tags = 100;
 
 // Beyond these a time cannot be stored and printed the same way on every backend, and a sum
 // like now + delay would overflow into the past.
 constexpr Timestamp earliest_run_at{};  // 1970-01-01T00:00:00Z
 constexpr Timestamp latest_run_at =
-    std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} + std::chrono::hours{24} -
-    Duration{1};
+    std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} + std::chrono::hours{24} - Duration{1};
 // A delay, timeout or uniqueness window longer than a century is a mistake (a unit mix-up),
 // and capping it keeps every sum with a timestamp representable.
-constexpr Duration max_job_duration = std::chrono::days{36525};
 
 [[noreturn]] void bad(std::string_view field, std::string_view why) {
     throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", field, why), std::string(field));
 }
 
 void check_duration_cap(std::string_view field, Duration d) {
-    if (d > max_job_duration) {
+    if (d > max_duration) {
         bad(field, fmt::format("must be at most {} (100 years; got {})",
-                               format_duration(max_job_duration), format_duration(d)));
+                               format_duration(max_duration), format_duration(d)));
     }
 }
 
@@ -92,11 +92,13 @@ JobSpec& JobSpec::unique_per_tenant(bool yes) {
     return *this;
 }
 JobSpec& JobSpec::tags(std::vector<std::string> t) {
-    tags_ = std::move(t);
+    tags_.clear();
+    for (std::string& one : t) tag(std::move(one));
     return *this;
 }
 JobSpec& JobSpec::tag(std::string t) {
-    tags_.push_back(std::move(t));
+    // A set in practice: filtering by a tag cannot tell one copy from two.
+    if (std::find(tags_.begin(), tags_.end(), t) == tags_.end()) tags_.push_back(std::move(t));
     return *this;
 }
 JobSpec& JobSpec::tenant(std::string t) {
@@ -120,10 +122,16 @@ void JobSpec::validate(const InputLimits& limits) const {
     }
     if (delay_) check_duration_cap("delay", *delay_);
     if (run_at_ && (*run_at_ < earliest_run_at || *run_at_ > latest_run_at)) {
-        bad("run_at", fmt::format("must be between {} and {} (got {} microseconds since the epoch)",
-                                  format_timestamp(earliest_run_at),
-                                  format_timestamp(latest_run_at),
-                                  run_at_->time_since_epoch().count()));
+        // Years 0 to 9999 have a date to show; beyond, only the count is sure to make sense.
+        using namespace std::chrono;
+        const bool has_date =
+            *run_at_ >= sys_days{year{0} / 1 / 1} && *run_at_ < sys_days{year{10000} / 1 / 1};
+        bad("run_at",
+            fmt::format("must be between {} and {} (got {})", format_timestamp(earliest_run_at),
+                        format_timestamp(latest_run_at),
+                        has_date ? format_timestamp(*run_at_)
+                                 : fmt::format("{} microseconds since the epoch",
+                                               run_at_->time_since_epoch().count())));
     }
     if (max_attempts_ < 1) {
         bad("max_attempts", fmt::format("must be at least 1 (got {})", max_attempts_));
@@ -134,8 +142,7 @@ void JobSpec::validate(const InputLimits& limits) const {
             "options) or the worker");
     }
     if (timeout_ && *timeout_ <= Duration::zero()) {
-        bad("timeout",
-            fmt::format("must be positive (got {})", format_duration(*timeout_)));
+        bad("timeout", fmt::format("must be positive (got {})", format_duration(*timeout_)));
     }
     if (timeout_) check_duration_cap("timeout", *timeout_);
     if (!unique_key_.empty()) {
@@ -154,6 +161,9 @@ void JobSpec::validate(const InputLimits& limits) const {
             fmt::format("must be positive (got {})", format_duration(*unique_window_)));
     }
     if (unique_window_) check_duration_cap("unique_window", *unique_window_);
+    if (tags_.size() > max_tags) {
+        bad("tags", fmt::format("at most {} tags (got {})", max_tags, tags_.size()));
+    }
     for (const std::string& t : tags_) detail::check_name("tags", t);
     if (!tenant_.empty()) {
         detail::check_name("tenant", tenant_);

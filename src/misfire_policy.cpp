@@ -52,6 +52,15 @@ void MisfirePolicy::validate() const {
                                            max_age.count() < 0 ? "-" + format_duration(-max_age)
                                                                : format_duration(max_age)));
     }
+    if (max_age > max_duration) {
+        bad("misfire.max_age",
+            fmt::format("must be at most {} (100 years; got {})", format_duration(max_duration),
+                        format_duration(max_age)));
+    }
+    if (grace > max_duration) {
+        bad("misfire.grace", fmt::format("must be at most {} (100 years; got {})",
+                                         format_duration(max_duration), format_duration(grace)));
+    }
     if (grace < min_grace) {
         bad("misfire.grace", fmt::format("must be at least {} (got {})", format_duration(min_grace),
                                          grace.count() < 0 ? "-" + format_duration(-grace)

@@ -42,6 +42,10 @@ void RateLimit::validate() const {
     if (period <= Duration::zero()) {
         bad("rate.period", fmt::format("must be positive (got {})", signed_duration(period)));
     }
+    if (period > max_duration) {
+        bad("rate.period", fmt::format("must be at most {} (100 years; got {})",
+                                       format_duration(max_duration), format_duration(period)));
+    }
     if (burst < 0) bad("rate.burst", fmt::format("must not be negative (got {})", burst));
 }
 

@@ -16,7 +16,8 @@ using namespace std::chrono;
 
 [[noreturn]] void bad(std::string_view field, std::string_view text, std::string_view expected) {
     throw Error(ErrorCode::invalid_argument,
-                fmt::format("{}: cannot read '{}' ({})", field, text, expected), std::string(field));
+                fmt::format("{}: cannot read '{}' ({})", field, text, expected),
+                std::string(field));
 }
 
 // Reads exactly `n` digits at `pos`; false when they are not there.
@@ -57,7 +58,8 @@ Timestamp parse_timestamp(std::string_view text, std::string_view field) {
     if (!read_digits(text, pos, 2, mo)) bad(field, text, expected);
     expect('-');
     if (!read_digits(text, pos, 2, d)) bad(field, text, expected);
-    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                             day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) bad(field, text, "no such date");
     Duration time_of_day{0};
     Duration offset{0};
@@ -116,7 +118,8 @@ Duration parse_duration(std::string_view text, std::string_view field) {
     if (text.empty()) bad(field, text, expected);
     if (text.find('-') != std::string_view::npos) {
         throw Error(ErrorCode::invalid_argument,
-                    fmt::format("{}: must not be negative (got '{}')", field, text), std::string(field));
+                    fmt::format("{}: must not be negative (got '{}')", field, text),
+                    std::string(field));
     }
     Duration total{0};
     std::size_t pos = 0;
@@ -126,21 +129,31 @@ Duration parse_duration(std::string_view text, std::string_view field) {
         if (ec != std::errc{} || end == text.data() + pos) bad(field, text, expected);
         pos = static_cast<std::size_t>(end - text.data());
         std::size_t unit_end = pos;
-        while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end]))) ++unit_end;
+        while (unit_end < text.size() && std::isalpha(static_cast<unsigned char>(text[unit_end])))
+            ++unit_end;
         const std::string_view unit = text.substr(pos, unit_end - pos);
         pos = unit_end;
         Duration::rep unit_us = 0;
-        if (unit == "us") unit_us = 1;
-        else if (unit == "ms") unit_us = 1'000;
-        else if (unit == "s") unit_us = 1'000'000;
-        else if (unit == "m") unit_us = 60'000'000;
-        else if (unit == "h") unit_us = 3'600'000'000;
-        else if (unit == "d") unit_us = 86'400'000'000;
-        else bad(field, text, unit.empty() ? "every number needs a unit: us, ms, s, m, h or d"
-                                           : "unknown unit; use us, ms, s, m, h or d");
+        if (unit == "us")
+            unit_us = 1;
+        else if (unit == "ms")
+            unit_us = 1'000;
+        else if (unit == "s")
+            unit_us = 1'000'000;
+        else if (unit == "m")
+            unit_us = 60'000'000;
+        else if (unit == "h")
+            unit_us = 3'600'000'000;
+        else if (unit == "d")
+            unit_us = 86'400'000'000;
+        else
+            bad(field, text,
+                unit.empty() ? "every number needs a unit: us, ms, s, m, h or d"
+                             : "unknown unit; use us, ms, s, m, h or d");
         // Checked before multiplying: signed overflow would be undefined behaviour.
         const Duration::rep max = Duration::max().count();
-        if (n > max / unit_us || total.count() > max - n * unit_us) bad(field, text, "too long");
+        if (n > max / unit_us || total.count() > max - n * unit_us)
+            bad(field, text, "too large to represent");
         total += Duration{n * unit_us};
     }
     return total;

@@ -8,7 +8,9 @@ namespace {
 
 // Length of the sequence starting at s[i] and its code point, or 0 when it is not valid.
 std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) noexcept {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+    const auto byte = [&](std::size_t k) {
+        return static_cast<unsigned char>(s[k]);
+    };
     const unsigned char b0 = byte(i);
     std::size_t n = 0;
     char32_t min = 0;
@@ -33,7 +35,41 @@ std::size_t decode(std::string_view s, std::size_t i, char32_t& cp) noexcept {
     return n;
 }
 
-bool is_control(char32_t cp) noexcept { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+bool is_control(char32_t cp) noexcept {
+    return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+}
+
+// Unicode spaces (category Zs and the line and paragraph separators) and the invisible format
+// characters that change how text around them is shown: bidirectional overrides and isolates
+// (the "Trojan Source" characters), marks, zero-width space, word joiners and the BOM. Zero-width
+// (non-)joiners stay allowed: some scripts need them to spell words.
+bool is_space_or_invisible(char32_t cp) noexcept {
+    switch (cp) {
+        case 0x0020:
+        case 0x00A0:
+        case 0x1680:
+        case 0x180E:
+        case 0x202F:
+        case 0x205F:
+        case 0x3000:
+        case 0x2028:
+        case 0x2029:
+        case 0x061C:
+        case 0x200B:
+        case 0x200E:
+        case 0x200F:
+        case 0xFEFF:
+            return true;
+        default:
+            return (cp >= 0x2000 && cp <= 0x200A) || (cp >= 0x202A && cp <= 0x202E) ||
+                   (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069);
+    }
+}
+
+// What printable() writes as \uXXXX: controls, and invisible characters other than the space.
+bool is_escaped(char32_t cp) noexcept {
+    return is_control(cp) || (cp != 0x20 && is_space_or_invisible(cp));
+}
 
 }  // namespace
 
@@ -64,6 +100,19 @@ std::optional<std::string> first_control_character(std::string_view s) {
     return std::nullopt;
 }
 
+std::optional<std::string> first_space_or_invisible(std::string_view s) {
+    char32_t cp = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        const std::size_t n = decode(s, i, cp);
+        if (n == 0) return std::nullopt;  // not UTF-8: the caller checks that first
+        if (is_space_or_invisible(cp)) {
+            return fmt::format("U+{:04X}", static_cast<std::uint32_t>(cp));
+        }
+        i += n;
+    }
+    return std::nullopt;
+}
+
 std::string printable(std::string_view s) {
     std::string out;
     out.reserve(s.size());
@@ -73,7 +122,7 @@ std::string printable(std::string_view s) {
         if (n == 0) {
             out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
             n = 1;
-        } else if (is_control(cp)) {
+        } else if (is_escaped(cp)) {
             out += fmt::format("\\u{:04x}", static_cast<std::uint32_t>(cp));
         } else {
             out.append(s.substr(i, n));

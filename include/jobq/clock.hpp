@@ -11,10 +11,14 @@ namespace jobq {
 using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 /// A span of time with the precision jobq stores.
 using Duration = std::chrono::microseconds;
+/// The longest duration jobq accepts anywhere (a delay, timeout, unique window, cron grace or
+/// max age, a rate's period): 100 years. Far beyond any real use, and far enough from the
+/// representable limit that adding it to any valid time cannot overflow.
+inline constexpr Duration max_duration = std::chrono::days{36525};
 
 /// Source of the current time. Everything that reads "now" takes one of these.
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     /// The current time.
     virtual Timestamp now() const = 0;
@@ -22,7 +26,7 @@ public:
 
 /// The real wall clock.
 class SystemClock final : public Clock {
-public:
+  public:
     Timestamp now() const override;
 };
 
@@ -31,7 +35,7 @@ const Clock& system_clock() noexcept;
 
 /// A clock that only moves when told to; for tests. Thread-safe.
 class ManualClock final : public Clock {
-public:
+  public:
     explicit ManualClock(Timestamp start);
     Timestamp now() const override { return Timestamp{Duration{us_.load()}}; }
     /// Moves the clock to `t`.
@@ -39,7 +43,7 @@ public:
     /// Moves the clock forward by `d`.
     void advance(Duration d) { us_.fetch_add(d.count()); }
 
-private:
+  private:
     std::atomic<Duration::rep> us_;
 };
 

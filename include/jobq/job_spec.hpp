@@ -49,7 +49,8 @@ class JobSpec {
     JobSpec& unique_window(Duration d);
     /// Whether the unique key is scoped to the tenant (default true).
     JobSpec& unique_per_tenant(bool yes);
-    /// Adds labels for filtering and metrics.
+    /// Labels for filtering and metrics: a set (a repeated tag is kept once), at most 100.
+    /// tags() replaces them, tag() adds one.
     JobSpec& tags(std::vector<std::string> t);
     JobSpec& tag(std::string t);
     /// Tenant the job belongs to (empty: none).

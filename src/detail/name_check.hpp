@@ -10,12 +10,14 @@
 
 #include <fmt/format.h>
 
-#include "utf8.hpp"
 #include "jobq/error.hpp"
+#include "utf8.hpp"
 
 namespace jobq::detail {
 
 inline constexpr std::size_t max_name_length = 255;
+/// A cron schedule's name leaves room for the "cron:" prefix of the tag its jobs carry.
+inline constexpr std::size_t max_schedule_name_length = max_name_length - 5;
 
 /// What is wrong with `value` as text a person reads in logs and the CLI: not UTF-8, or holding
 /// a control character; nullopt when it is fine. Phrased to follow the field.
@@ -42,6 +44,14 @@ inline std::optional<std::string> name_problem(std::string_view value,
     }
     if (value.find(' ') != std::string_view::npos) {
         return fmt::format("must not contain spaces (got '{}')", value);
+    }
+    // A no-break space or a right-to-left override would make two names look alike, or one
+    // look like another, in a table.
+    if (const auto c = first_space_or_invisible(value)) {
+        return fmt::format(
+            "must not contain spaces or invisible formatting characters (found {} "
+            "in '{}')",
+            *c, printable(value));
     }
     return std::nullopt;
 }

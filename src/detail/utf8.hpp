@@ -19,7 +19,14 @@ std::size_t utf8_length(std::string_view s) noexcept;
 /// nullopt when there is none.
 std::optional<std::string> first_control_character(std::string_view s);
 
-/// `s` with control characters written as \uXXXX, for quoting untrusted text in a message.
+/// The first space (U+0020, U+00A0, U+3000, ...: Unicode's Zs, U+2028, U+2029) or invisible
+/// format character (bidirectional controls, zero-width space, word joiners, BOM) in valid
+/// UTF-8 text `s` as "U+00A0", or nullopt when there is none.
+std::optional<std::string> first_space_or_invisible(std::string_view s);
+
+/// `s` with control characters, and spaces and format characters other than U+0020 that would
+/// be invisible or reorder the text around them, written as \uXXXX, for quoting untrusted text
+/// in a message.
 std::string printable(std::string_view s);
 
 }  // namespace jobq::detail

@@ -630,3 +630,11 @@ TEST_CASE("--help lists the cron commands and each one describes its options") {
     CHECK(fx.jobq_raw({"help", "cron", "next"}).out.find("--count") != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(fx.dir() / "jobq.db"));
 }
+
+TEST_CASE("cron next lists no fire time past the year 9999") {
+    CliFixture fx;
+    const ProcessResult r = fx.jobq_raw(
+        {"cron", "next", "0 0 * * *", "--from", "9999-12-29T12:00:00Z", "--count", "5"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "9999-12-30T00:00:00+00:00\n9999-12-31T00:00:00+00:00\n");
+}

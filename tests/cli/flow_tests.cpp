@@ -271,7 +271,7 @@ TEST_CASE("bad flow-control input exits 2 naming the field and writes nothing") 
         {{"limit", "set", "queue:mail", "--rate", "5/0s"}, "--rate: period must be positive"},
         {{"limit", "set", "queue:mail", "--rate", "5"}, "--rate"},
         {{"limit", "set", "queue:mail", "--rate", "5/s", "--burst", "-1"},
-         "--burst: must not be negative"},
+         "--burst: must be at least 1 (got -1)"},
         {{"limit", "set", "queue:mail", "--rate", "5/s", "--burst", "many"}, "--burst"},
         {{"limit", "set", "queue:mail", "--max-running", "0"}, "--max-running: must be at least 1"},
         {{"limit", "set", "queue:mail", "--max-running", "-3"}, "--max-running"},

@@ -146,3 +146,88 @@ TEST_CASE("with --json an error is a JSON object on stderr: code, field, message
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("with --json, the error's field is the option the user typed, whichever check failed") {
+    CliFixture fx;
+    fx.migrate();
+    write_file(fx.dir() / "big.json", "{\"a\":\"" + std::string(1'100'000, 'x') + "\"}");
+    struct Case {
+        std::vector<std::string> args;
+        std::string field;
+        std::string message_start;
+    };
+    const std::vector<Case> cases{
+        {{"enqueue", "k", "--in", "1x"}, "--in", "--in: "},
+        {{"enqueue", "k", "--in", "100000000d"}, "--in", "--in: must be at most 36525d"},
+        {{"enqueue", "k", "--at", "bad"}, "--at", "--at: "},
+        {{"enqueue", "k", "--at", "0000-01-01T00:00:00Z"},
+         "--at",
+         "--at: must be between 1970-01-01T00:00:00.000000Z and 9999-12-31T23:59:59.999999Z "
+         "(got 0000-01-01T00:00:00.000000Z)"},
+        {{"enqueue", "k", "--priority", "10"}, "--priority", "--priority: "},
+        {{"enqueue", "k", "--priority", "x"},
+         "--priority",
+         "--priority: expected an integer (got 'x')"},
+        {{"list", "--state", "bogus"}, "--state", "--state: unknown state 'bogus'"},
+        {{"show", "0"}, "ID", "ID: expected a job id"},
+        {{"enqueue", "k", "--tag", "a b"}, "--tag", "--tag: "},
+        {{"cron", "add", "s", "@daily", "k", "--grace", "40000d"}, "--grace", "--grace: "},
+        {{"cron", "add", "s", "@daily", "k", "--max-age", "40000d"}, "--max-age", "--max-age: "},
+        {{"cron", "add", "s", "@daily", "k", "--payload", "@big.json"},
+         "--payload",
+         "--payload: 1100008 bytes is larger than the limit"},
+        {{"limit", "set", "queue:q", "--rate", "1/40000d"}, "--rate", "--rate: "},
+        {{"limit", "set", "queue:q", "--rate", "1/s", "--burst", "0"},
+         "--burst",
+         "--burst: must be at least 1 (got 0)"},
+    };
+    for (const Case& c : cases) {
+        std::vector<std::string> args{"--json"};
+        args.insert(args.end(), c.args.begin(), c.args.end());
+        const ProcessResult r = fx.jobq(args);
+        INFO("jobq ", c.args.at(0), " ... ", c.args.back(), ": ", r.err);
+        CHECK(r.exit_code == 2);
+        const auto error = nlohmann::json::parse(r.err).at("error");
+        CHECK(error.at("field") == c.field);
+        CHECK(error.at("message").get<std::string>().starts_with(c.message_start));
+    }
+    CHECK(fx.count_jobs() == 0);
+    CHECK(fx.json({"cron", "list"}).at("schedules").empty());
+    CHECK(fx.json({"limit", "list"}).at("limits").empty());
+}
+
+TEST_CASE("a schedule name no schedule can have is bad input (exit 2), not 'no such schedule'") {
+    CliFixture fx;
+    fx.migrate();
+    for (const char* command : {"pause", "resume", "remove", "history"}) {
+        const ProcessResult r = fx.jobq({"--json", "cron", command, "n\x01"});
+        INFO("cron ", command, ": ", r.err);
+        CHECK(r.exit_code == 2);
+        const auto error = nlohmann::json::parse(r.err).at("error");
+        CHECK(error.at("field") == "name");
+        CHECK(error.at("message").get<std::string>().find("U+0001") != std::string::npos);
+    }
+    CHECK(fx.jobq({"cron", "pause", "valid-but-missing"}).exit_code == 1);
+}
+
+TEST_CASE("an error line never carries raw bytes or escape sequences from the command line") {
+    CliFixture fx;
+    fx.migrate();
+    const ProcessResult id = fx.jobq({"show", "1\xff"});
+    CHECK(id.exit_code == 2);
+    CHECK(id.err.find("'1\\xff'") != std::string::npos);
+    const ProcessResult command = fx.jobq({"sh\x1b[31mow"});
+    CHECK(command.exit_code == 2);
+    CHECK(command.err.find("sh\\x1b[31mow") != std::string::npos);
+    const ProcessResult c1 =
+        fx.jobq({"x\xc2\x9b"
+                 "2J"});
+    CHECK(c1.err.find("x\\u009b2J") != std::string::npos);
+    for (const ProcessResult* r : {&id, &command, &c1}) {
+        for (const char ch : r->err) {
+            const auto b = static_cast<unsigned char>(ch);
+            CHECK((b >= 0x20 || ch == '\n'));
+            CHECK(b != 0xff);
+        }
+    }
+}

@@ -681,3 +681,17 @@ TEST_CASE("count_in counts an hourly schedule 23 times on the short day and 24 o
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("an expression longer than 4096 bytes is refused by its length, not quoted whole") {
+    const std::string huge = "0 0 * * " + std::string(5000, '1');
+    const auto r = rejection_of([&] { CronExpression::parse(huge); });
+    REQUIRE(r);
+    CHECK(r->field == "expression");
+    CHECK(r->message == "expression: must be at most 4096 bytes (got 5008)");
+    // Every second, minute and hour listed one by one still fits.
+    std::string all;
+    for (int i = 0; i < 60; ++i) all += (i ? "," : "") + std::to_string(i);
+    std::string hours;
+    for (int i = 0; i < 24; ++i) hours += (i ? "," : "") + std::to_string(i);
+    CHECK_NOTHROW(CronExpression::parse(all + " " + all + " " + hours + " * * *"));
+}

@@ -85,6 +85,14 @@ TEST_CASE(
     p = {};
     p.grace = 500ms;
     check_invalid_argument([&] { p.validate(); }, "misfire.grace", {"at least 1s", "500ms"});
+    p = {};
+    p.max_age = jobq::max_duration + 1s;
+    check_invalid_argument([&] { p.validate(); }, "misfire.max_age", {"at most 36525d"});
+    p = {};
+    p.grace = jobq::Duration::max();
+    check_invalid_argument([&] { p.validate(); }, "misfire.grace", {"at most 36525d"});
+    p.grace = jobq::max_duration;
+    CHECK_NOTHROW(p.validate());
 }
 
 TEST_CASE("misfire modes have names and unknown names are rejected") {

@@ -214,6 +214,30 @@ TEST_CASE("names must be valid UTF-8 without control characters, counted in char
                            {"at most 255 characters (got 256)"});
 }
 
+TEST_CASE("names refuse Unicode spaces and invisible characters that disguise them") {
+    check_invalid_argument([] { JobSpec{"k\xc2\xa0x"}.validate(); }, "kind",
+                           {"spaces or invisible formatting characters", "U+00A0", "k\\u00a0x"});
+    check_invalid_argument([] { valid().queue("q\xe3\x80\x80").validate(); }, "queue", {"U+3000"});
+    check_invalid_argument([] { valid().tag("t\xe2\x80\xa8").validate(); }, "tags", {"U+2028"});
+    // A right-to-left override would show "mail.send" reversed around it; quoted escaped.
+    check_invalid_argument([] { valid().tenant("acme\xe2\x80\xaegnp.exe").validate(); }, "tenant",
+                           {"U+202E", "acme\\u202egnp.exe"});
+    check_invalid_argument([] { JobSpec{"\xef\xbb\xbfk"}.validate(); }, "kind", {"U+FEFF"});
+    check_invalid_argument(
+        [] {
+            JobSpec{
+                "a\xe2\x80\x8b"
+                "b"}
+                .validate();
+        },
+        "kind", {"U+200B"});
+    // Letters of every script, emoji and the zero-width joiner some scripts need stay valid.
+    CHECK_NOTHROW(
+        JobSpec{"\xe9\x82\xae\xe4\xbb\xb6.\xd0\xbf\xd0\xb8\xd1\x81\xd1\x8c\xd0\xbc\xd0\xbe"}
+            .validate());
+    CHECK_NOTHROW(JobSpec{"\xe0\xa4\x95\xe0\xa5\x8d\xe2\x80\x8d\xe0\xa4\xb7"}.validate());
+}
+
 TEST_CASE("a unique key may hold spaces but not control characters or broken UTF-8") {
     CHECK_NOTHROW(valid().unique_key("welcome mail:42").validate());
     check_invalid_argument([] { valid().unique_key("a\nb").validate(); }, "unique_key",
@@ -252,15 +276,19 @@ TEST_CASE("a run_at outside 1970..9999 is refused") {
 
 TEST_CASE("the payload's JSON is checked: NUL, depth, NaN, broken UTF-8") {
     check_invalid_argument(
-        [] { JobSpec{"k", {{"note", std::string("a\0b", 3)}}}.validate(); }, "payload",
-        {"payload: the string at /note", "NUL"});
-    check_invalid_argument([] { JobSpec{"k", {{"x", std::nan("")}}}.validate(); }, "payload",
-                           {"/x"});
+        [] {
+            JobSpec{"k", {{"note", std::string("a\0b", 3)}}}.validate();
+        },
+        "payload", {"payload: the string at /note", "NUL"});
+    check_invalid_argument(
+        [] {
+            JobSpec{"k", {{"x", std::nan("")}}}.validate();
+        },
+        "payload", {"/x"});
     nlohmann::json deep = nlohmann::json::object();
     nlohmann::json* leaf = &deep;
     for (int i = 0; i < 128; ++i) leaf = &((*leaf)["d"] = nlohmann::json::object());
-    check_invalid_argument([&] { JobSpec{"k", deep}.validate(); }, "payload",
-                           {"deeper than 128"});
+    check_invalid_argument([&] { JobSpec{"k", deep}.validate(); }, "payload", {"deeper than 128"});
     jobq::InputLimits roomy;
     roomy.max_json_depth = 200;
     CHECK_NOTHROW(JobSpec{"k", deep}.validate(roomy));
@@ -270,9 +298,24 @@ TEST_SUITE_END();
 
 TEST_CASE("from_json refuses a microsecond count beyond 64 bits instead of wrapping it") {
     check_invalid_argument(
-        [] { JobSpec::from_json({{"kind", "a"}, {"delay_us", 18446744073709551615ULL}}); },
+        [] {
+            JobSpec::from_json({{"kind", "a"}, {"delay_us", 18446744073709551615ULL}});
+        },
         "delay_us", {"18446744073709551615 is out of range"});
     check_invalid_argument(
-        [] { JobSpec::from_json({{"kind", "a"}, {"timeout_us", 9223372036854775808ULL}}); },
+        [] {
+            JobSpec::from_json({{"kind", "a"}, {"timeout_us", 9223372036854775808ULL}});
+        },
         "timeout_us", {"out of range"});
+}
+
+TEST_CASE("tags are a set of at most 100") {
+    JobSpec spec = valid().tag("a").tag("b").tag("a");
+    CHECK(spec.tags() == std::vector<std::string>{"a", "b"});
+    CHECK(valid().tags({"x", "x", "y"}).tags() == std::vector<std::string>{"x", "y"});
+    JobSpec many = valid();
+    for (int i = 0; i < 100; ++i) many.tag("t" + std::to_string(i));
+    CHECK_NOTHROW(many.validate());
+    many.tag("one-more");
+    check_invalid_argument([&] { many.validate(); }, "tags", {"at most 100 tags (got 101)"});
 }

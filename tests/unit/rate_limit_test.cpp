@@ -132,3 +132,11 @@ TEST_CASE("validate names the field that is out of range") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("a rate's period is at most 100 years") {
+    check_invalid_argument([] { rate(1, jobq::max_duration + 1s).validate(); }, "rate.period",
+                           {"at most 36525d"});
+    check_invalid_argument([] { RateLimit::parse("1/106751991d").validate(); }, "rate.period",
+                           {"106751991d"});
+    CHECK_NOTHROW(rate(1, jobq::max_duration).validate());
+}

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "jobq/error.hpp"
+
 namespace jobq::cli {
 
 namespace {
@@ -77,13 +79,17 @@ ParsedArgs parse_args(std::span<const std::string> args, std::span<const OptionS
     return parsed;
 }
 
+void bad_value(std::string_view what, std::string_view why) {
+    throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", what, why), std::string(what));
+}
+
 std::int64_t parse_integer(std::string_view text, std::string_view what) {
     std::int64_t n = 0;
     // from_chars rejects a leading '+', which people do type; accept it.
     const std::string_view digits = text.starts_with('+') ? text.substr(1) : text;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
     if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size()) {
-        throw UsageError(fmt::format("{}: expected an integer (got '{}')", what, text));
+        bad_value(what, fmt::format("expected an integer (got '{}')", text));
     }
     return n;
 }
@@ -91,14 +97,14 @@ std::int64_t parse_integer(std::string_view text, std::string_view what) {
 int parse_int(std::string_view text, std::string_view what) {
     const std::int64_t n = parse_integer(text, what);
     if (n < std::numeric_limits<int>::min() || n > std::numeric_limits<int>::max()) {
-        throw UsageError(fmt::format("{}: {} is out of range", what, text));
+        bad_value(what, fmt::format("{} is out of range", text));
     }
     return static_cast<int>(n);
 }
 
 int parse_positive_int(std::string_view text, std::string_view what) {
     const int n = parse_int(text, what);
-    if (n < 1) throw UsageError(fmt::format("{}: must be at least 1 (got {})", what, n));
+    if (n < 1) bad_value(what, fmt::format("must be at least 1 (got {})", n));
     return n;
 }
 
@@ -106,14 +112,11 @@ JobId parse_job_id(std::string_view text, std::string_view what) {
     std::int64_t id = 0;
     try {
         id = parse_integer(text, what);
-    } catch (const UsageError&) {
-        throw UsageError(
-            fmt::format("{}: expected a job id, a positive integer (got '{}')", what, text));
+    } catch (const Error&) {
+        bad_value(what, fmt::format("expected a job id, a positive integer (got '{}')", text));
     }
-    if (id < 1) {
-        throw UsageError(
-            fmt::format("{}: expected a job id, a positive integer (got '{}')", what, text));
-    }
+    if (id < 1)
+        bad_value(what, fmt::format("expected a job id, a positive integer (got '{}')", text));
     return id;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Command-line parsing for the jobq tool: long options ("--queue Q", "--queue=Q", flags),
-// positional arguments, and typed readers for their values. Every mistake is a UsageError,
-// which the tool reports with exit code 2 before it touches the database.
+// positional arguments, and typed readers for their values. A mistake in the command line's
+// shape is a UsageError; a value that cannot be read is Error(invalid_argument) naming the
+// option or argument (its field). Both exit with code 2 before the database is touched.
 
 #include <cstdint>
 #include <map>
@@ -16,7 +17,7 @@
 
 namespace jobq::cli {
 
-/// Bad usage: unknown command or option, missing or malformed argument.
+/// Bad usage: unknown command or option, a missing argument, options that do not go together.
 class UsageError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
@@ -56,7 +57,11 @@ class ParsedArgs {
 /// given to a flag, or a non-repeatable valued option given twice.
 ParsedArgs parse_args(std::span<const std::string> args, std::span<const OptionSpec> specs);
 
-/// Reads a whole decimal integer; throws UsageError "WHAT: expected an integer (got 'x')".
+/// Throws Error(invalid_argument, "WHAT: WHY", WHAT): a value given for option or argument WHAT
+/// cannot be used.
+[[noreturn]] void bad_value(std::string_view what, std::string_view why);
+
+/// Reads a whole decimal integer; throws bad_value "WHAT: expected an integer (got 'x')".
 std::int64_t parse_integer(std::string_view text, std::string_view what);
 /// Reads an int (as parse_integer, within int's range).
 int parse_int(std::string_view text, std::string_view what);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "../commands.hpp"
+#include "../option_terms.hpp"
 #include "../output.hpp"
 #include "job_options.hpp"
 #include "jobq/cron_expression.hpp"
@@ -31,7 +32,7 @@ constexpr std::string_view cron_subcommands =
     "next, list, add, update, pause, resume, remove, history";
 
 // MisfirePolicy::validate names its fields as the C++ API spells them; a CLI user typed options.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 3> option_of_misfire_field{{
+constexpr std::array<FieldOption, 3> option_of_misfire_field{{
     {"misfire.max_catch_up", "--max-catch-up"},
     {"misfire.max_age", "--max-age"},
     {"misfire.grace", "--grace"},
@@ -188,9 +189,13 @@ int run_next(Context& ctx, const ParsedArgs& args) {
     const std::optional<std::string> from_text = args.value("--from");
     const Timestamp from = from_text ? read_from(*from_text, zone) : system_clock().now();
 
+    // A job's run time ends with year 9999, and so does RFC 3339's four-digit year: fire
+    // times after it are not listed (so fewer than --count may be printed).
+    const Timestamp last = parse_timestamp("9999-12-31T23:59:59.999999Z");
     std::vector<std::string> times;
     for (Timestamp t = from; static_cast<int>(times.size()) < count;) {
         t = expression.next_after(t, zone);
+        if (t > last) break;
         times.push_back(zone.format(t));
     }
     if (ctx.json()) {
@@ -222,18 +227,7 @@ MisfirePolicy read_misfire(const ParsedArgs& args) {
     }
     if (auto age = args.value("--max-age")) policy.max_age = parse_duration(*age, "--max-age");
     if (auto grace = args.value("--grace")) policy.grace = parse_duration(*grace, "--grace");
-    try {
-        policy.validate();
-    } catch (const Error& e) {
-        for (const auto& [field, option] : option_of_misfire_field) {
-            const std::string_view message = e.what();
-            if (e.field() == field && message.starts_with(field)) {
-                throw Error(e.code(), fmt::format("{}{}", option, message.substr(field.size())),
-                            e.field());
-            }
-        }
-        throw;
-    }
+    in_option_terms(option_of_misfire_field, [&] { policy.validate(); });
     return policy;
 }
 
@@ -256,11 +250,16 @@ CronSchedule read_schedule(const ParsedArgs& args) {
     try {
         schedule.validate();
     } catch (const Error& e) {
-        // What is left to fail is the name, reported as "schedule 'NAME': name: ...".
+        // What is left to fail is the name ("schedule 'NAME': name: ...") and the payload's
+        // size against the queue's limit ("schedule 'NAME': job.payload: ...").
         const std::string message = e.what();
-        const std::string prefix = fmt::format("schedule '{}': name", name);
-        if (e.field() == "name" && message.starts_with(prefix)) {
-            throw Error(e.code(), "NAME" + message.substr(prefix.size()), e.field());
+        for (const auto& [field, option] :
+             {std::pair{"name", "NAME"}, {"job.payload", "--payload"}}) {
+            const std::string prefix = fmt::format("schedule '{}': {}", name, field);
+            if (e.field() == field && message.starts_with(prefix)) {
+                throw Error(e.code(), option + message.substr(prefix.size()),
+                            field == std::string_view("name") ? e.field() : option);
+            }
         }
         throw;
     }

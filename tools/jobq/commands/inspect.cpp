@@ -31,8 +31,8 @@ std::vector<JobState> read_states(const ParsedArgs& args) {
             const std::string_view name = rest.substr(0, comma);
             const std::optional<JobState> state = parse_job_state(name);
             if (!state) {
-                throw UsageError(
-                    fmt::format("--state: unknown state '{}' (one of: {})", name, state_names()));
+                bad_value("--state",
+                          fmt::format("unknown state '{}' (one of: {})", name, state_names()));
             }
             states.push_back(*state);
             if (comma == std::string_view::npos) break;

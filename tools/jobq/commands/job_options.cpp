@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "../option_terms.hpp"
 #include "jobq/error.hpp"
 #include "jobq/json_input.hpp"
 #include "jobq/time_format.hpp"
@@ -19,10 +20,11 @@ namespace jobq::cli {
 namespace {
 
 // JobSpec::validate names its fields as the C++ API spells them; a CLI user typed options.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 8> option_of_field{{
+constexpr std::array<FieldOption, 9> option_of_field{{
     {"queue", "--queue"},
     {"priority", "--priority"},
     {"delay", "--in"},
+    {"run_at", "--at"},
     {"max_attempts", "--max-attempts"},
     {"timeout", "--timeout"},
     {"unique_key", "--unique-key"},
@@ -108,11 +110,11 @@ void apply_job_options(JobSpec& spec, const ParsedArgs& args) {
     if (auto priority = args.value("--priority")) spec.priority(parse_int(*priority, "--priority"));
     if (auto n = args.value("--max-attempts")) spec.max_attempts(parse_int(*n, "--max-attempts"));
     if (auto key = args.value("--unique-key")) {
-        if (key->empty()) throw UsageError("--unique-key: must not be empty");
+        if (key->empty()) bad_value("--unique-key", "must not be empty");
         spec.unique_key(*key);
     }
     if (auto tenant = args.value("--tenant")) {
-        if (tenant->empty()) throw UsageError("--tenant: must not be empty");
+        if (tenant->empty()) bad_value("--tenant", "must not be empty");
         spec.tenant(*tenant);
     }
     for (std::string& tag : args.values("--tag")) spec.tag(std::move(tag));
@@ -120,18 +122,7 @@ void apply_job_options(JobSpec& spec, const ParsedArgs& args) {
 }
 
 void validate_in_option_terms(const JobSpec& spec) {
-    try {
-        spec.validate();
-    } catch (const Error& e) {
-        for (const auto& [field, option] : option_of_field) {
-            const std::string_view message = e.what();
-            if (e.field() == field && message.starts_with(field)) {
-                throw Error(e.code(), fmt::format("{}{}", option, message.substr(field.size())),
-                            e.field());
-            }
-        }
-        throw;
-    }
+    in_option_terms(option_of_field, [&] { spec.validate(); });
 }
 
 }  // namespace jobq::cli

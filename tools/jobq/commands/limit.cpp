@@ -8,6 +8,7 @@
 
 #include "../commands.hpp"
 #include "../flow_view.hpp"
+#include "../option_terms.hpp"
 #include "../output.hpp"
 #include "jobq/error.hpp"
 #include "jobq/flow_control.hpp"
@@ -23,7 +24,7 @@ constexpr std::string_view limit_subcommands = "list, set, remove";
 
 // FlowLimits, RateLimit and LimitScope name their fields as the C++ API spells them; a CLI user
 // typed options. "rate" is RateLimit::parse's own field.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 7> option_of_field{{
+constexpr std::array<FieldOption, 7> option_of_field{{
     {"max_running", "--max-running"},
     {"rate.limit", "--rate"},
     {"rate.period", "--rate"},
@@ -32,22 +33,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 7> option_of
     {"max_queued", "--max-queued"},
     {"weight", "--weight"},
 }};
-
-template <typename F>
-auto in_option_terms(F&& check) {
-    try {
-        return check();
-    } catch (const Error& e) {
-        const std::string_view message = e.what();
-        for (const auto& [field, option] : option_of_field) {
-            if (e.field() == field && message.starts_with(field)) {
-                throw Error(e.code(), fmt::format("{}{}", option, message.substr(field.size())),
-                            e.field());
-            }
-        }
-        throw;
-    }
-}
 
 FlowControl flow_of(Context& ctx) {
     return FlowControl(ctx.queue().store());
@@ -65,11 +50,17 @@ FlowLimits read_limits(const ParsedArgs& args, const LimitScope& scope) {
         limits.max_running = parse_int(*n, "--max-running");
     }
     if (auto rate = args.value("--rate")) {
-        limits.rate = in_option_terms([&] { return RateLimit::parse(*rate); });
+        limits.rate = in_option_terms(option_of_field, [&] { return RateLimit::parse(*rate); });
     }
     if (auto burst = args.value("--burst")) {
         if (!limits.rate) throw UsageError("--burst sizes the bucket of --rate; give --rate too");
         limits.rate->burst = parse_int(*burst, "--burst");
+        // RateLimit reads 0 as "the rate's count"; a user who typed 0 meant something else.
+        if (limits.rate->burst < 1) {
+            throw Error(ErrorCode::invalid_argument,
+                        fmt::format("--burst: must be at least 1 (got {})", limits.rate->burst),
+                        "--burst");
+        }
     }
     if (auto n = args.value("--max-queued")) limits.max_queued = parse_integer(*n, "--max-queued");
     if (auto weight = args.value("--weight")) limits.weight = parse_int(*weight, "--weight");
@@ -79,7 +70,7 @@ FlowLimits read_limits(const ParsedArgs& args, const LimitScope& scope) {
             "give at least one limit: --max-running, --rate, --max-queued or --weight (to "
             "remove a scope's limits: jobq limit remove SCOPE)");
     }
-    in_option_terms([&] { limits.validate(scope); });
+    in_option_terms(option_of_field, [&] { limits.validate(scope); });
     // The library lets a weight of 1 pass anywhere, as it is every scope's default; said
     // explicitly on a queue or kind it is a misunderstanding worth pointing out.
     if (args.has("--weight") && scope.type != ScopeType::tenant) {

@@ -56,7 +56,9 @@ struct SqliteOptions {
 /// reader connection, so inspections do not wait behind claims.
 class SqliteStore final : public Store {
   public:
-    /// Opens (creating if needed) the database at `path`. Throws Error(storage) on failure.
+    /// Opens (creating if needed) the database file at `path`: a file name, never a SQLite URI
+    /// ("file:x.db" is the file of that name), or ":memory:". Throws Error(storage) on failure,
+    /// Error(invalid_argument) for a path with a NUL byte.
     explicit SqliteStore(std::string path, SqliteOptions options = {});
     ~SqliteStore() override;
     SqliteStore(const SqliteStore&) = delete;
