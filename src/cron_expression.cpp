@@ -87,21 +87,6 @@ std::string lower(std::string_view s) {
     return out;
 }
 
-// Error messages quote user text; control characters would break a log line.
-std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u < 0x20 || u == 0x7f) {
-            out += fmt::format("\\x{:02x}", u);
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 // [begin, end) of one piece of the text, as offsets, so errors can point into the original.
 struct Span {
     std::size_t begin;

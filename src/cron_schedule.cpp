@@ -49,9 +49,12 @@ void CronSchedule::validate() const {
         rethrow_in(*this, e, "");
     }
     try {
-        // As enqueue checks it, payload size included, so a schedule that could never fire is
-        // refused now rather than skipped at every window.
-        (void)to_new_job(job, Timestamp{});
+        // As enqueue checks it, payload size included and with the tag the scheduler adds
+        // (which may be the 101st), so a schedule that could never fire is refused now rather
+        // than skipped at every window.
+        JobSpec fired = job;
+        fired.tag("cron:" + name);
+        (void)to_new_job(fired, Timestamp{});
         // Serialising also rejects what cannot be stored (a custom retry policy).
         (void)job.to_json();
     } catch (const Error& e) {

@@ -101,7 +101,8 @@ std::vector<EnqueueResult> Queue::enqueue_many(std::span<const JobSpec> specs) {
         for (JobSpec& spec : stamped) spec.tenant(tenant_);
         specs = stamped;
     }
-    const std::vector<NewJob> jobs = to_new_jobs(specs, clock_.now(), limits_);  // all valid, or throws
+    const std::vector<NewJob> jobs =
+        to_new_jobs(specs, clock_.now(), limits_);  // all valid, or throws
     if (jobs.empty()) return {};
     return store_.insert(jobs);
 }
@@ -112,7 +113,21 @@ std::optional<Job> Queue::get(JobId id) {
     return job;
 }
 
+namespace {
+
+// A filter value no job can carry is a mistake (an unset shell variable, a typo with a stray
+// byte), not a question whose answer is "none": refused as enqueue would refuse it.
+void check_filter_names(const JobFilter& filter) {
+    if (!filter.queue.empty()) detail::check_name("queue", filter.queue);
+    if (!filter.kind.empty()) detail::check_name("kind", filter.kind);
+    if (!filter.tenant.empty()) detail::check_name("tenant", filter.tenant);
+    if (!filter.tag.empty()) detail::check_name("tag", filter.tag);
+}
+
+}  // namespace
+
 JobPage Queue::list(const JobFilter& filter) {
+    check_filter_names(filter);
     if (filter.limit < 1) {
         throw Error(ErrorCode::invalid_argument,
                     fmt::format("limit: must be at least 1 (got {})", filter.limit), "limit");
@@ -185,9 +200,9 @@ std::int64_t Queue::replay_all(const JobFilter& filter) {
         // The store replays by queue, kind and tenant; ignoring the tag would replay more
         // than the caller asked for.
         throw Error(ErrorCode::invalid_argument,
-                    "tag: replay_all does not filter by tag; replay those jobs one by one",
-                    "tag");
+                    "tag: replay_all does not filter by tag; replay those jobs one by one", "tag");
     }
+    check_filter_names(filter);
     const JobFilter scoped = scoped_filter(tenant_, filter);
     const std::int64_t n = store_.replay_discarded(scoped, clock_.now());
     if (n > 0) store_.notifier().notify(scoped.queue);  // empty: every queue

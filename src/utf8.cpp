@@ -39,32 +39,29 @@ bool is_control(char32_t cp) noexcept {
     return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
 }
 
-// Unicode spaces (category Zs and the line and paragraph separators) and the invisible format
-// characters that change how text around them is shown: bidirectional overrides and isolates
-// (the "Trojan Source" characters), marks, zero-width space, word joiners and the BOM. Zero-width
-// (non-)joiners stay allowed: some scripts need them to spell words.
+// Unicode spaces (category Zs and the line and paragraph separators), the format characters
+// (category Cf) that are invisible or change how the text around them is shown (bidirectional
+// overrides and isolates, the "Trojan Source" characters; soft hyphen, zero-width space, word
+// joiners, BOM, interlinear annotation, musical and language tags) and the blank fillers that
+// render as nothing (Hangul fillers, braille blank). Kept: the zero-width (non-)joiners and
+// variation selectors that scripts and emoji need, and the emoji tag characters U+E0020..E007F.
+// clang-format off
 bool is_space_or_invisible(char32_t cp) noexcept {
     switch (cp) {
-        case 0x0020:
-        case 0x00A0:
-        case 0x1680:
-        case 0x180E:
-        case 0x202F:
-        case 0x205F:
-        case 0x3000:
-        case 0x2028:
-        case 0x2029:
-        case 0x061C:
-        case 0x200B:
-        case 0x200E:
-        case 0x200F:
-        case 0xFEFF:
+        case 0x0020: case 0x00A0: case 0x00AD: case 0x034F: case 0x061C: case 0x06DD:
+        case 0x070F: case 0x08E2: case 0x115F: case 0x1160: case 0x1680: case 0x17B4:
+        case 0x17B5: case 0x180E: case 0x200B: case 0x200E: case 0x200F: case 0x2028:
+        case 0x2029: case 0x202F: case 0x205F: case 0x2800: case 0x3000: case 0x3164:
+        case 0xFEFF: case 0xFFA0: case 0x110BD: case 0x110CD: case 0xE0001:
             return true;
         default:
-            return (cp >= 0x2000 && cp <= 0x200A) || (cp >= 0x202A && cp <= 0x202E) ||
-                   (cp >= 0x2060 && cp <= 0x2064) || (cp >= 0x2066 && cp <= 0x2069);
+            return (cp >= 0x0600 && cp <= 0x0605) || (cp >= 0x2000 && cp <= 0x200A) ||
+                   (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2060 && cp <= 0x206F) ||
+                   (cp >= 0xFFF9 && cp <= 0xFFFB) || (cp >= 0x13430 && cp <= 0x1343F) ||
+                   (cp >= 0x1BCA0 && cp <= 0x1BCA3) || (cp >= 0x1D173 && cp <= 0x1D17A);
     }
 }
+// clang-format on
 
 // What printable() writes as \uXXXX: controls, and invisible characters other than the space.
 bool is_escaped(char32_t cp) noexcept {

@@ -13,9 +13,9 @@ namespace jobq {
 /// Each window's job is `job` with run_at set to the window's fire time (so a handler reads
 /// its window from Job::run_at) and the tag "cron:<name>" added.
 struct CronSchedule {
-    std::string name;        ///< unique in the store; 1..200 characters, no control characters
-    std::string expression;  ///< see CronExpression
-    JobSpec job;             ///< the job each window enqueues; must not set run_at or delay
+    std::string name;          ///< unique in the store; a name of 1..250 characters (README)
+    std::string expression;    ///< see CronExpression
+    JobSpec job;               ///< the job each window enqueues; must not set run_at or delay
     std::string zone = "UTC";  ///< IANA time zone the expression reads wall-clock time in
     MisfirePolicy misfire{};
 

@@ -21,9 +21,15 @@ enum class ErrorCode {
 /// Name of an error code as used in logs and the CLI ("invalid_argument", ...).
 std::string_view to_string(ErrorCode code) noexcept;
 
+/// `text` safe to quote in a message shown on a terminal or in a log: bytes that are not UTF-8
+/// as \xNN; control characters, and spaces other than U+0020 and invisible formatting
+/// characters that would hide or reorder the text around them, as \uXXXX. jobq's own messages
+/// quote outside input this way.
+std::string printable(std::string_view text);
+
 /// The exception type of jobq. `field()` names the offending input where there is one.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorCode code, std::string message, std::string field = {});
 
     /// The stable category of the error.
@@ -31,7 +37,7 @@ public:
     /// The input field at fault ("priority", "payload", ...) or empty.
     const std::string& field() const noexcept { return field_; }
 
-private:
+  private:
     ErrorCode code_;
     std::string field_;
 };

@@ -53,6 +53,10 @@ inline std::optional<std::string> name_problem(std::string_view value,
             "in '{}')",
             *c, printable(value));
     }
+    // A joiner joins two characters; in front it joins nothing (and alone it shows nothing).
+    if (value.starts_with("\u200c") || value.starts_with("\u200d")) {
+        return fmt::format("must not start with a zero-width joiner (got '{}')", printable(value));
+    }
     return std::nullopt;
 }
 

@@ -176,6 +176,15 @@ TEST_CASE("with --json, the error's field is the option the user typed, whicheve
         {{"cron", "add", "s", "@daily", "k", "--payload", "@big.json"},
          "--payload",
          "--payload: 1100008 bytes is larger than the limit"},
+        {{"cron", "add", "s", "@daily", "k", "--payload", "[1]"},
+         "--payload",
+         "--payload: must be a JSON object"},
+        {{"cron", "add", "s", "@daily", "k", "--payload", "@missing.json"},
+         "--payload",
+         "--payload: cannot read 'missing.json'"},
+        {{"cron", "next", "* * * * *", "--count", "0"}, "--count", "--count: must be between"},
+        {{"limit", "set", "queue:q", "--weight", "1"}, "--weight", "--weight: applies to a tenant"},
+        {{"enqueue", "k", "[1]"}, "payload", "payload: must be a JSON object"},
         {{"limit", "set", "queue:q", "--rate", "1/40000d"}, "--rate", "--rate: "},
         {{"limit", "set", "queue:q", "--rate", "1/s", "--burst", "0"},
          "--burst",
@@ -218,7 +227,7 @@ TEST_CASE("an error line never carries raw bytes or escape sequences from the co
     CHECK(id.err.find("'1\\xff'") != std::string::npos);
     const ProcessResult command = fx.jobq({"sh\x1b[31mow"});
     CHECK(command.exit_code == 2);
-    CHECK(command.err.find("sh\\x1b[31mow") != std::string::npos);
+    CHECK(command.err.find("sh\\u001b[31mow") != std::string::npos);
     const ProcessResult c1 =
         fx.jobq({"x\xc2\x9b"
                  "2J"});
@@ -230,4 +239,49 @@ TEST_CASE("an error line never carries raw bytes or escape sequences from the co
             CHECK(b != 0xff);
         }
     }
+}
+
+TEST_CASE("an empty or impossible filter value is refused, never read as 'every job'") {
+    CliFixture fx;
+    fx.migrate();
+    fx.enqueue({"k", "--queue", "qa"});
+    fx.finish_attempts("qa", jobq::OutcomeKind::discard);
+    // An unset shell variable must not replay the whole dead-letter queue.
+    for (const char* option : {"--queue", "--kind", "--tenant"}) {
+        const ProcessResult r = fx.jobq({"--json", "dlq", "replay", "--all", option, ""});
+        INFO(option, ": ", r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(nlohmann::json::parse(r.err).at("error").at("field") == option);
+    }
+    CHECK(fx.json({"dlq"}).at("jobs").size() == 1);  // still discarded
+    for (const char* option : {"--queue", "--kind", "--tenant", "--tag"}) {
+        CHECK(fx.jobq({"list", option, ""}).exit_code == 2);
+        const ProcessResult r = fx.jobq({"--json", "list", option, "x\xc2\xa0y"});
+        INFO(option, ": ", r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(nlohmann::json::parse(r.err).at("error").at("field") == option);
+    }
+}
+
+TEST_CASE("with --json too, an error carries no raw control, C1 or bidirectional characters") {
+    CliFixture fx;
+    fx.migrate();
+    for (const std::string& id : {std::string("\xc2\x9b"
+                                              "2J"),
+                                  std::string("a\x7f"
+                                              "b"),
+                                  std::string("x\xe2\x80\xae"
+                                              "y")}) {
+        const ProcessResult r = fx.jobq({"--json", "show", id});
+        INFO(r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("\x7f") == std::string::npos);
+        CHECK(r.err.find("\xc2\x9b") == std::string::npos);
+        CHECK(r.err.find("\xe2\x80\xae") == std::string::npos);
+        CHECK(nlohmann::json::parse(r.err).at("error").at("field") == "ID");
+    }
+    const ProcessResult text = fx.jobq({"show",
+                                        "x\xe2\x80\xae"
+                                        "y"});
+    CHECK(text.err.find("x\\u202ey") != std::string::npos);
 }

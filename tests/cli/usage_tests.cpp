@@ -227,3 +227,15 @@ TEST_CASE("a --db path is a path: file: is not a URI, %00 and directories are re
     CHECK(dir.exit_code == 1);
     CHECK(dir.err.find("open d: it is a directory") != std::string::npos);
 }
+
+TEST_CASE("a PostgreSQL URL libpq cannot parse is refused without showing its password") {
+    CliFixture fx;
+    for (const std::string& url : {std::string("postgresql://u:s3cret@[::1/db"),
+                                   std::string("postgresql://u@[::1/db?password=s3cret")}) {
+        const ProcessResult r = fx.jobq_raw({"--db", url, "list"});
+        INFO(url, " -> ", r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.err.find("not a valid PostgreSQL connection string") != std::string::npos);
+        CHECK(r.err.find("s3cret") == std::string::npos);
+    }
+}

@@ -41,13 +41,16 @@ constexpr std::string_view no_database = "--db=fuzz-never-opened://";
 }
 
 void typed_readers(const std::string& word) {
+    // A value that cannot be read is Error(invalid_argument) naming the option, nothing else.
     try {
         (void)jobq::cli::parse_int(word, "N");
-    } catch (const jobq::cli::UsageError&) {
+    } catch (const jobq::Error& e) {
+        if (e.code() != jobq::ErrorCode::invalid_argument || e.field() != "N") __builtin_trap();
     }
     try {
         (void)jobq::cli::parse_job_id(word);
-    } catch (const jobq::cli::UsageError&) {
+    } catch (const jobq::Error& e) {
+        if (e.code() != jobq::ErrorCode::invalid_argument || e.field() != "ID") __builtin_trap();
     }
     try {
         (void)jobq::tools::parse_integer_flag("--n", word, 1);

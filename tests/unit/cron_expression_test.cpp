@@ -355,7 +355,7 @@ TEST_CASE("an impossible day-of-month still fires on its weekdays when both are 
 
 TEST_CASE("an empty expression is rejected") {
     check_rejected("", "expression: must not be empty (position 1 in \"\")");
-    check_rejected(" \t ", "expression: must not be empty (position 1 in \" \\x09 \")");
+    check_rejected(" \t ", "expression: must not be empty (position 1 in \" \\u0009 \")");
 }
 
 TEST_CASE("an expression without 5 or 6 fields is rejected") {
@@ -418,7 +418,7 @@ TEST_CASE("an unknown month or weekday name is rejected") {
 TEST_CASE("stray characters after an item are rejected") {
     check_rejected("*5 * * * *", "minute: unexpected \"5\" (position 2 in \"*5 * * * *\")");
     check_rejected("0 0 * * *\x01",
-                   "day-of-week: unexpected \"\\x01\" (position 10 in \"0 0 * * *\\x01\")");
+                   "day-of-week: unexpected \"\\u0001\" (position 10 in \"0 0 * * *\\u0001\")");
 }
 
 TEST_CASE("a reversed range is rejected") {

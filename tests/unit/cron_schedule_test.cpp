@@ -214,3 +214,15 @@ TEST_CASE("a job spec from JSON rejects unknown keys, wrong types and invalid va
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("a schedule's job may have 99 tags of its own: the scheduler adds cron:NAME") {
+    JobSpec job{"k"};
+    for (int i = 0; i < 99; ++i) job.tag("t" + std::to_string(i));
+    CronSchedule s{"nightly", "@daily", job};
+    CHECK_NOTHROW(s.validate());
+    s.job.tag("one-more");
+    check_invalid_argument([&] { s.validate(); }, "job.tags", {"at most 100 tags (got 101)"});
+    s.job = job;
+    s.job.tag("cron:nightly");  // the same tag once: still 100
+    CHECK_NOTHROW(s.validate());
+}

@@ -319,3 +319,20 @@ TEST_CASE("tags are a set of at most 100") {
     many.tag("one-more");
     check_invalid_argument([&] { many.validate(); }, "tags", {"at most 100 tags (got 101)"});
 }
+
+TEST_CASE("names refuse the invisible fillers and format characters beyond the common ones") {
+    // A soft hyphen, a Hangul filler, a braille blank, a language tag: each shows as nothing.
+    check_invalid_argument(
+        [] {
+            JobSpec{
+                "a\xc2\xad"
+                "b"}
+                .validate();
+        },
+        "kind", {"U+00AD"});
+    check_invalid_argument([] { JobSpec{"\xe3\x85\xa4"}.validate(); }, "kind", {"U+3164"});
+    check_invalid_argument([] { JobSpec{"\xe2\xa0\x80"}.validate(); }, "kind", {"U+2800"});
+    check_invalid_argument([] { JobSpec{"k\xf3\xa0\x80\x81"}.validate(); }, "kind", {"U+E0001"});
+    check_invalid_argument([] { JobSpec{"\xe2\x80\x8d"}.validate(); }, "kind",
+                           {"must not start with a zero-width joiner"});
+}

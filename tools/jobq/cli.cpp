@@ -23,49 +23,6 @@ namespace jobq::cli {
 
 namespace {
 
-// Length of the valid UTF-8 sequence at the start of `s`, or 0 (RFC 3629: no overlong forms,
-// no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence(std::string_view s) {
-    const auto b = [&](std::size_t i) {
-        return static_cast<unsigned char>(s[i]);
-    };
-    const auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
-        return i < s.size() && b(i) >= lo && b(i) <= hi;
-    };
-    const unsigned c = b(0);
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
-    if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
-    if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
-    if (c >= 0xE1 && c <= 0xEF) return cont(1) && cont(2) ? 3 : 0;
-    if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-    if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-    if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-    return 0;
-}
-
-// What a terminal shows as written: a command line's bytes are echoed in messages, and a stray
-// byte or an escape sequence in them must not reach the terminal raw.
-std::string terminal_safe(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size();) {
-        const std::size_t n = utf8_sequence(s.substr(i));
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (n == 0 || c < 0x20 || c == 0x7F) {
-            out += fmt::format("\\x{:02x}", c);
-            ++i;
-        } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) < 0xA0) {
-            // C1 controls (U+0080..U+009F): U+009B starts an escape sequence in some terminals.
-            out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[i + 1]));
-            i += 2;
-        } else {
-            out.append(s.substr(i, n));
-            i += n;
-        }
-    }
-    return out;
-}
-
 // The error line must stay one line even when a database message spans several (libpq ends
 // its lines with '\n' and indents hints with '\t'): each line is trimmed, and they are joined
 // with single spaces.
@@ -81,7 +38,9 @@ void print_error(std::ostream& err, std::string_view message) {
         if (!line.empty()) line += ' ';
         line += part;
     }
-    err << "jobq: error: " << terminal_safe(line) << '\n';
+    // A command line's bytes are echoed in messages: a stray byte or an escape sequence in
+    // them must not reach the terminal raw.
+    err << "jobq: error: " << printable(line) << '\n';
 }
 
 bool asks_for_help(std::span<const std::string> args) {
@@ -200,11 +159,12 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err)
     auto fail = [&](int status, std::string_view code, const std::string& field,
                     const std::string& message) {
         if (wants_json(args)) {
-            nlohmann::json error{
-                {"code", code},
-                {"field", field.empty() ? nlohmann::json(nullptr) : nlohmann::json(field)},
-                {"message", message},
-                {"exit_code", status}};
+            // Escaped as the text line is: JSON would pass C1 controls and DEL through raw.
+            nlohmann::json error{{"code", code},
+                                 {"field", field.empty() ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(printable(field))},
+                                 {"message", printable(message)},
+                                 {"exit_code", status}};
             err << nlohmann::json{{"error", std::move(error)}}.dump(
                        -1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << '\n';

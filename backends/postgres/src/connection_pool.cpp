@@ -1,6 +1,9 @@
 #include "connection_pool.hpp"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 #include <libpq-fe.h>
@@ -37,6 +40,47 @@ std::string one_line(std::string_view text) {
     return out;
 }
 
+// The passwords written in `conninfo`: a URI's "user:PASSWORD@" and any "password=VALUE" (a
+// key/value pair or a URI query parameter), as written.
+std::vector<std::string> secrets_in(std::string_view conninfo) {
+    std::vector<std::string> secrets;
+    if (const std::size_t scheme = conninfo.find("://"); scheme != std::string_view::npos) {
+        const std::string_view rest = conninfo.substr(scheme + 3);
+        const std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+        if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+            const std::string_view userinfo = authority.substr(0, at);
+            if (const std::size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
+                secrets.emplace_back(userinfo.substr(colon + 1));
+            }
+        }
+    }
+    for (std::size_t at = conninfo.find("password"); at != std::string_view::npos;
+         at = conninfo.find("password", at + 1)) {
+        std::size_t i = at + 8;
+        while (i < conninfo.size() && conninfo[i] == ' ') ++i;
+        if (i >= conninfo.size() || conninfo[i] != '=') continue;
+        ++i;
+        while (i < conninfo.size() && conninfo[i] == ' ') ++i;
+        const bool quoted = i < conninfo.size() && conninfo[i] == '\'';
+        if (quoted) ++i;
+        const std::size_t end = conninfo.find_first_of(quoted ? "'" : " &", i);
+        secrets.emplace_back(conninfo.substr(i, end == std::string_view::npos ? end : end - i));
+    }
+    std::erase_if(secrets, [](const std::string& s) { return s.empty(); });
+    return secrets;
+}
+
+// libpq quotes the connection string in its parse errors; a message must never show a password.
+std::string without_secrets(std::string message, std::string_view conninfo) {
+    for (const std::string& secret : secrets_in(conninfo)) {
+        for (std::size_t at = message.find(secret); at != std::string::npos;
+             at = message.find(secret, at + 3)) {
+            message.replace(at, secret.size(), "***");
+        }
+    }
+    return message;
+}
+
 }  // namespace
 
 void validate_conninfo(const std::string& conninfo) {
@@ -46,7 +90,8 @@ void validate_conninfo(const std::string& conninfo) {
         PQconninfoFree(options);
         return;
     }
-    const std::string why = message != nullptr ? one_line(message) : "out of memory";
+    const std::string why =
+        message != nullptr ? without_secrets(one_line(message), conninfo) : "out of memory";
     PQfreemem(message);
     throw Error(ErrorCode::invalid_argument,
                 fmt::format("conninfo: not a valid PostgreSQL connection string: {}", why),

@@ -176,8 +176,7 @@ int read_count(const ParsedArgs& args) {
     if (!text) return default_next_count;
     const int n = parse_int(*text, "--count");
     if (n < 1 || n > max_next_count) {
-        throw UsageError(
-            fmt::format("--count: must be between 1 and {} (got {})", max_next_count, n));
+        bad_value("--count", fmt::format("must be between 1 and {} (got {})", max_next_count, n));
     }
     return n;
 }

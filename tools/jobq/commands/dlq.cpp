@@ -13,7 +13,8 @@ namespace {
 
 int run_dlq(Context& ctx, const ParsedArgs& args) {
     const JobFilter filter = read_filter(args);
-    const JobPage page = ctx.queue().dead_letters(filter);
+    const JobPage page =
+        in_option_terms(filter_fields, [&] { return ctx.queue().dead_letters(filter); });
     if (ctx.json()) {
         print_json(ctx.out(), page_to_json(page));
     } else {
@@ -44,7 +45,8 @@ int run_replay(Context& ctx, const ParsedArgs& args) {
         return 0;
     }
     const JobFilter filter = read_filter(args);
-    const std::int64_t replayed = ctx.queue().replay_all(filter);
+    const std::int64_t replayed =
+        in_option_terms(filter_fields, [&] { return ctx.queue().replay_all(filter); });
     if (ctx.json()) {
         print_json(ctx.out(), {{"replayed", replayed}});
     } else {

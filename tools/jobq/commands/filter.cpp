@@ -17,12 +17,25 @@ std::vector<OptionSpec> filter_options(bool paging) {
     return options;
 }
 
+namespace {
+
+// "--queue ''" (an unset variable in a script) must not mean "every queue": with dlq replay
+// --all that would replay the whole dead-letter queue.
+std::string filter_value(const ParsedArgs& args, std::string_view option) {
+    std::optional<std::string> value = args.value(option);
+    if (!value) return {};
+    if (value->empty()) bad_value(option, "must not be empty (leave the option out for all)");
+    return std::move(*value);
+}
+
+}  // namespace
+
 JobFilter read_filter(const ParsedArgs& args) {
     JobFilter filter;
-    filter.queue = args.value("--queue").value_or("");
-    filter.kind = args.value("--kind").value_or("");
-    filter.tenant = args.value("--tenant").value_or("");
-    filter.tag = args.value("--tag").value_or("");
+    filter.queue = filter_value(args, "--queue");
+    filter.kind = filter_value(args, "--kind");
+    filter.tenant = filter_value(args, "--tenant");
+    filter.tag = filter_value(args, "--tag");
     filter.limit = default_list_limit;
     if (auto limit = args.value("--limit")) filter.limit = parse_positive_int(*limit, "--limit");
     if (auto before = args.value("--before")) filter.before_id = parse_job_id(*before, "--before");

@@ -1,12 +1,23 @@
 #pragma once
 // The job-selection options list, dlq and dlq replay share, read into a JobFilter.
 
+#include <array>
 #include <vector>
 
 #include "../args.hpp"
+#include "../option_terms.hpp"
 #include "jobq/store.hpp"
 
 namespace jobq::cli {
+
+/// JobFilter's fields and the options that set them: the library checks the names (a filter
+/// value no job can carry is refused), the CLI reports them by option.
+inline constexpr std::array<FieldOption, 4> filter_fields{{
+    {"queue", "--queue"},
+    {"kind", "--kind"},
+    {"tenant", "--tenant"},
+    {"tag", "--tag"},
+}};
 
 /// Listings show this many jobs unless --limit says otherwise: a screenful, not the
 /// library's page size.

@@ -57,7 +57,7 @@ int run_show(Context& ctx, const ParsedArgs& args) {
 int run_list(Context& ctx, const ParsedArgs& args) {
     JobFilter filter = read_filter(args);
     filter.states = read_states(args);
-    const JobPage page = ctx.queue().list(filter);
+    const JobPage page = in_option_terms(filter_fields, [&] { return ctx.queue().list(filter); });
     if (ctx.json()) {
         print_json(ctx.out(), page_to_json(page));
     } else {

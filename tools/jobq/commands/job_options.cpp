@@ -59,13 +59,13 @@ std::string payload_text(const std::string& arg, std::string_view what) {
         if (std::filesystem::is_directory(arg.substr(1), ec)) {
             throw Error(ErrorCode::invalid_argument,
                         fmt::format("{}: cannot read {}: it is a directory", what, source),
-                        "payload");
+                        std::string(what));
         }
         file.open(arg.substr(1), std::ios::binary);
         if (!file) {
             throw Error(ErrorCode::invalid_argument,
                         fmt::format("{}: cannot read {}: {}", what, source, std::strerror(errno)),
-                        "payload");
+                        std::string(what));
         }
     }
     std::istream& in = from_stdin ? std::cin : file;
@@ -76,12 +76,12 @@ std::string payload_text(const std::string& arg, std::string_view what) {
         if (text.size() > max_read) {
             throw Error(ErrorCode::invalid_argument,
                         fmt::format("{}: {} is larger than {} MiB", what, source, max_read >> 20),
-                        "payload");
+                        std::string(what));
         }
     }
     if (in.bad()) {
         throw Error(ErrorCode::invalid_argument, fmt::format("{}: cannot read {}", what, source),
-                    "payload");
+                    std::string(what));
     }
     return text;
 }
@@ -95,12 +95,12 @@ nlohmann::json parse_payload(const std::string& text, std::string_view what) {
     } catch (const Error& e) {
         std::string_view why = e.what();
         if (why.starts_with("payload: ")) why.remove_prefix(9);
-        throw Error(e.code(), fmt::format("{}: {}", what, why), "payload");
+        throw Error(e.code(), fmt::format("{}: {}", what, why), std::string(what));
     }
     if (!payload.is_object()) {
         throw Error(ErrorCode::invalid_argument,
                     fmt::format("{}: must be a JSON object (got {})", what, payload.type_name()),
-                    "payload");
+                    std::string(what));
     }
     return payload;
 }

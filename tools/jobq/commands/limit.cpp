@@ -77,7 +77,7 @@ FlowLimits read_limits(const ParsedArgs& args, const LimitScope& scope) {
         throw Error(ErrorCode::invalid_argument,
                     fmt::format("--weight: applies to a tenant only, not to {} (got {})",
                                 scope.to_string(), limits.weight),
-                    "weight");
+                    "--weight");
     }
     return limits;
 }
