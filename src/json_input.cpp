@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -68,9 +69,15 @@ class CheckingSax final : public nlohmann::json_sax<json> {
     bool binary(binary_t&) override { return value_done(); }
     bool start_object(std::size_t) override { return enter(true); }
     bool key(string_t& k) override {
-        frames_.back().key = k;
+        Frame& frame = frames_.back();
+        frame.key = k;
         if (k.find('\0') != string_t::npos) {
             bad(field_, fmt::format("the key at {} {}", where(pointer()), nul_rule));
+        }
+        // A second value for a key would silently replace the first (parsers and jsonb keep
+        // the last); a sender that repeats a key has a bug to hear about.
+        if (!frame.keys.insert(k).second) {
+            bad(field_, fmt::format("the key at {} is given twice", where(pointer())));
         }
         return true;
     }
@@ -94,11 +101,12 @@ class CheckingSax final : public nlohmann::json_sax<json> {
         bool object = false;
         std::size_t index = 0;
         std::string key;
+        std::unordered_set<std::string> keys;  // an object's keys so far
     };
 
     bool enter(bool object) {
         if (static_cast<int>(frames_.size()) >= max_depth_) too_deep(field_, max_depth_, pointer());
-        frames_.push_back(Frame{object, 0, {}});
+        frames_.push_back(Frame{object, 0, {}, {}});
         return true;
     }
     bool leave() {

@@ -156,3 +156,13 @@ TEST_CASE("a pointer escapes '~' and '/' in keys as RFC 6901 says") {
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("a key given twice in one object is refused, naming it; the same key elsewhere is fine") {
+    check_invalid_argument([] { parse_json_input(R"({"a":1,"a":2})", "payload"); }, "payload",
+                           {"payload: the key at /a is given twice"});
+    // The fuzzer's case: the first value is deeper than the one that would have been kept.
+    check_invalid_argument(
+        [] { parse_json_input(R"({"k":{"a":[1,{"b":[true]}],"a":"x"}})", "payload"); }, "payload",
+        {"the key at /k/a is given twice"});
+    CHECK(parse_json_input(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})", "payload").size() == 2);
+}
