@@ -87,14 +87,12 @@ bool is_due(const Job& job, Timestamp now) {
 // ---- limit rows ---------------------------------------------------------------------------
 
 std::vector<LimitRecord> SqliteStore::limit_records() {
-    std::vector<LimitRecord> rows;
-    {
-        Connection& r = *impl_->reader;
-        std::lock_guard lock(r.mutex());
-        impl_->require_schema(r);
+    std::vector<LimitRecord> rows = impl_->read([](Connection& r) {
+        std::vector<LimitRecord> all;
         Statement s = r.statement(Sql::limit_list, "limit_records");
-        while (s.step()) rows.push_back(sqlite_detail::read_limit(s));
-    }
+        while (s.step()) all.push_back(sqlite_detail::read_limit(s));
+        return all;
+    });
     // By scope type in declaration order (queue, kind, tenant), which text order is not.
     std::sort(rows.begin(), rows.end(),
               [](const LimitRecord& a, const LimitRecord& b) { return a.scope < b.scope; });
@@ -102,10 +100,8 @@ std::vector<LimitRecord> SqliteStore::limit_records() {
 }
 
 std::optional<LimitRecord> SqliteStore::limit_record(const LimitScope& scope) {
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    return find_limit(r, Sql::limit_get, scope, "limit_record");
+    return impl_->read(
+        [&](Connection& r) { return find_limit(r, Sql::limit_get, scope, "limit_record"); });
 }
 
 namespace {
@@ -122,38 +118,30 @@ void wake_for(Notifier& notifier, const LimitScope& scope) {
 LimitRecord SqliteStore::set_limits(const LimitScope& scope, const FlowLimits& limits,
                                     Timestamp now) {
     constexpr std::string_view op = "set_limits";
-    LimitRecord written;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, op);
+    const LimitRecord written = impl_->transact(op, [&](Connection& w) {
         const std::optional<LimitRecord> old = find_limit(w, Sql::limit_get_for_update, scope, op);
-        written.scope = scope;
-        written.limits = limits;
-        written.paused = old && old->paused;
-        written.running = count_running(w, scope, op);
-        if (old) written.bucket = old->bucket;  // no rate now: left as it is
+        LimitRecord row;
+        row.scope = scope;
+        row.limits = limits;
+        row.paused = old && old->paused;
+        row.running = count_running(w, scope, op);
+        if (old) row.bucket = old->bucket;  // no rate now: left as it is
         if (limits.rate) {
-            written.bucket = old && old->limits.rate
-                                 ? rebucket(old->bucket, *old->limits.rate, *limits.rate, now)
-                                 : full_bucket(*limits.rate, now);
+            row.bucket = old && old->limits.rate
+                             ? rebucket(old->bucket, *old->limits.rate, *limits.rate, now)
+                             : full_bucket(*limits.rate, now);
         }
-        written.updated_at = now;
-        write_limit(w, written, op);
-        tx.commit();
-    }
+        row.updated_at = now;
+        write_limit(w, row, op);
+        return row;
+    });
     wake_for(*impl_->notifier, scope);
     return written;
 }
 
 bool SqliteStore::remove_limits(const LimitScope& scope, Timestamp now) {
     constexpr std::string_view op = "remove_limits";
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, op);
+    const bool removed = impl_->transact(op, [&](Connection& w) {
         const std::optional<LimitRecord> old = find_limit(w, Sql::limit_get_for_update, scope, op);
         if (!old) return false;
         if (old->paused) {
@@ -166,20 +154,16 @@ bool SqliteStore::remove_limits(const LimitScope& scope, Timestamp now) {
         } else {
             delete_limit(w, scope, op);
         }
-        tx.commit();
-    }
-    wake_for(*impl_->notifier, scope);
-    return true;
+        return true;
+    });
+    if (removed) wake_for(*impl_->notifier, scope);
+    return removed;
 }
 
 bool SqliteStore::set_queue_paused(std::string_view queue, bool paused, Timestamp now) {
     constexpr std::string_view op = "set_queue_paused";
     const LimitScope scope = LimitScope::queue(std::string(queue));
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, op);
+    const bool changed = impl_->transact(op, [&](Connection& w) {
         std::optional<LimitRecord> row = find_limit(w, Sql::limit_get_for_update, scope, op);
         if ((row && row->paused) == paused) return false;
         if (!row) {
@@ -195,72 +179,52 @@ bool SqliteStore::set_queue_paused(std::string_view queue, bool paused, Timestam
             row->updated_at = now;
             write_limit(w, *row, op);
         }
-        tx.commit();
-    }
-    if (!paused) impl_->notifier->notify(queue);
-    return true;
+        return true;
+    });
+    if (changed && !paused) impl_->notifier->notify(queue);
+    return changed;
 }
 
 // ---- workers ------------------------------------------------------------------------------
 
 void SqliteStore::record_worker(const WorkerRecord& worker) {
     constexpr std::string_view op = "record_worker";
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, op);
-    {
+    impl_->transact(op, [&](Connection& w) {
         std::string queues;
         Statement s = w.statement(Sql::worker_upsert, op);
         sqlite_detail::bind_worker(s, worker, queues);
         s.run();
-    }
-    tx.commit();
+    });
 }
 
 void SqliteStore::remove_worker(std::string_view id) {
     constexpr std::string_view op = "remove_worker";
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, op);
-    {
+    impl_->transact(op, [&](Connection& w) {
         Statement s = w.statement(Sql::worker_delete, op);
         s.bind(1, id);
         s.run();
-    }
-    tx.commit();
+    });
 }
 
 std::vector<WorkerRecord> SqliteStore::workers(Timestamp now) {
     constexpr std::string_view op = "workers";
-    std::vector<WorkerRecord> live;
-    if (impl_->writer.read_only()) {
-        // Expired records stay for a writer to remove; the list leaves them out either way.
-        Connection& r = *impl_->reader;
-        std::lock_guard lock(r.mutex());
-        impl_->require_schema(r);
-        Statement s = r.statement(Sql::worker_list_live, op);
+    const auto list_live = [&](Connection& c) {
+        std::vector<WorkerRecord> live;
+        Statement s = c.statement(Sql::worker_list_live, op);
         s.bind(1, now);
         while (s.step()) live.push_back(sqlite_detail::read_worker(s));
         return live;
-    }
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, op);
-    {
-        Statement s = w.statement(Sql::worker_expire, op);
-        s.bind(1, now);
-        s.run();
-    }
-    {
-        Statement s = w.statement(Sql::worker_list_live, op);
-        s.bind(1, now);
-        while (s.step()) live.push_back(sqlite_detail::read_worker(s));
-    }
-    tx.commit();
-    return live;
+    };
+    // Read-only: expired records stay for a writer to remove; the list leaves them out anyway.
+    if (impl_->writer.read_only()) return impl_->read(list_live);
+    return impl_->transact(op, [&](Connection& w) {
+        {
+            Statement expire = w.statement(Sql::worker_expire, op);
+            expire.bind(1, now);
+            expire.run();
+        }
+        return list_live(w);
+    });
 }
 
 // ---- explain ------------------------------------------------------------------------------

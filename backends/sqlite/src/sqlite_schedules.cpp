@@ -149,21 +149,18 @@ ScheduleRun as_skipped(const ScheduleRun& entry) {
 // ---- reads (reader connection) ------------------------------------------------------------
 
 std::vector<ScheduleRecord> SqliteStore::schedules() {
-    std::vector<ScheduleRecord> records;
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::schedule_list, "schedules");
-    while (s.step()) records.push_back(sqlite_detail::read_schedule(s));
-    return records;
+    return impl_->read([](Connection& r) {
+        std::vector<ScheduleRecord> records;
+        Statement s = r.statement(Sql::schedule_list, "schedules");
+        while (s.step()) records.push_back(sqlite_detail::read_schedule(s));
+        return records;
+    });
 }
 
 std::optional<ScheduleRecord> SqliteStore::schedule(std::string_view name) {
     require_name(name);
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    return find_schedule(r, Sql::schedule_get, name, "schedule");
+    return impl_->read(
+        [&](Connection& r) { return find_schedule(r, Sql::schedule_get, name, "schedule"); });
 }
 
 std::vector<ScheduleRun> SqliteStore::schedule_runs(std::string_view name, int limit) {
@@ -172,52 +169,37 @@ std::vector<ScheduleRun> SqliteStore::schedule_runs(std::string_view name, int l
         throw Error(ErrorCode::invalid_argument,
                     fmt::format("limit: must be at least 1 (got {})", limit), "limit");
     }
-    std::vector<ScheduleRun> runs;
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::schedule_runs, "schedule_runs");
-    s.bind(1, name);
-    s.bind(2, limit);
-    while (s.step()) runs.push_back(sqlite_detail::read_schedule_run(s));
-    return runs;
+    return impl_->read([&](Connection& r) {
+        std::vector<ScheduleRun> runs;
+        Statement s = r.statement(Sql::schedule_runs, "schedule_runs");
+        s.bind(1, name);
+        s.bind(2, limit);
+        while (s.step()) runs.push_back(sqlite_detail::read_schedule_run(s));
+        return runs;
+    });
 }
 
 // ---- changes of the definition (writer connection) ----------------------------------------
 
 bool SqliteStore::add_schedule(const ScheduleRecord& record) {
     require_name(record.name);
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "add_schedule");
-    if (!insert_schedule(w, record, record.declared, "add_schedule")) return false;
-    tx.commit();
-    return true;
+    return impl_->transact("add_schedule", [&](Connection& w) {
+        return insert_schedule(w, record, record.declared, "add_schedule");
+    });
 }
 
 bool SqliteStore::update_schedule(const ScheduleRecord& record) {
     require_name(record.name);
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "update_schedule");
-    if (!update_definition(w, record, record.declared, record.updated_at, "update_schedule")) {
-        return false;
-    }
-    tx.commit();
-    return true;
+    return impl_->transact("update_schedule", [&](Connection& w) {
+        return update_definition(w, record, record.declared, record.updated_at, "update_schedule");
+    });
 }
 
 bool SqliteStore::remove_schedule(std::string_view name) {
     require_name(name);
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "remove_schedule");
-    if (!delete_schedule(w, name, "remove_schedule")) return false;
-    tx.commit();
-    return true;
+    return impl_->transact("remove_schedule", [&](Connection& w) {
+        return delete_schedule(w, name, "remove_schedule");
+    });
 }
 
 ScheduleChange SqliteStore::set_schedule_paused(const PauseRequest& request) {

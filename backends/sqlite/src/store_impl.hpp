@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "connection.hpp"
 #include "jobq/notifier.hpp"
@@ -36,6 +37,33 @@ struct SqliteStore::Impl {
 
     void require_schema(sqlite_detail::Connection& conn) {
         sqlite_detail::require_schema(conn.handle(), schema_verified);
+    }
+
+    /// Runs `f(writer)` in one BEGIN IMMEDIATE transaction, holding the writer's lock, the
+    /// schema checked first; commits when `f` returns (an early return that wrote nothing
+    /// commits nothing) and rolls back when it throws. Returns what `f` returns. The lock is
+    /// released before the caller goes on, so it can notify workers that claim at once.
+    template <class F>
+    auto transact(std::string_view op, F&& f) {
+        std::lock_guard lock(writer.mutex());
+        require_schema(writer);
+        sqlite_detail::Transaction tx(writer, op);
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, sqlite_detail::Connection&>>) {
+            f(writer);
+            tx.commit();
+        } else {
+            auto result = f(writer);
+            tx.commit();
+            return result;
+        }
+    }
+
+    /// Runs `f(reader)` holding the reader's lock, the schema checked first.
+    template <class F>
+    auto read(F&& f) {
+        std::lock_guard lock(reader->mutex());
+        require_schema(*reader);
+        return f(*reader);
     }
 
     /// Wakes the listeners of each queue. Call it with no connection lock held: a subscriber
