@@ -156,24 +156,22 @@ SqliteStore::Impl::Impl(std::string p, SqliteOptions o)
 
 ChangeResult SqliteStore::Impl::change_one(Sql sql, const char* op, JobId id,
                                            std::optional<Timestamp> now) {
-    ChangeResult result;
-    std::lock_guard lock(writer.mutex());
-    require_schema(writer);
-    Transaction tx(writer, op);
-    {
-        Statement s = writer.statement(sql, op);
-        s.bind(1, id);
-        if (now) s.bind(2, *now);
-        result.job = one_job(s);
-    }
-    result.changed = result.job.has_value();
-    if (!result.changed) {
-        Statement s = writer.statement(Sql::get_for_update, op);
-        s.bind(1, id);
-        result.job = one_job(s);
-    }
-    tx.commit();
-    return result;
+    return transact(op, [&](Connection& w) {
+        ChangeResult result;
+        {
+            Statement s = w.statement(sql, op);
+            s.bind(1, id);
+            if (now) s.bind(2, *now);
+            result.job = one_job(s);
+        }
+        result.changed = result.job.has_value();
+        if (!result.changed) {
+            Statement s = w.statement(Sql::get_for_update, op);
+            s.bind(1, id);
+            result.job = one_job(s);
+        }
+        return result;
+    });
 }
 
 SqliteStore::SqliteStore(std::string path, SqliteOptions options)
@@ -221,17 +219,11 @@ int SqliteStore::schema_version() {
 std::vector<InsertResult> SqliteStore::insert(std::span<const NewJob> jobs) {
     if (jobs.empty()) return {};
     std::vector<std::string_view> queues;
-    std::vector<InsertResult> results;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, "insert");
+    std::vector<InsertResult> results = impl_->transact("insert", [&](Connection& w) {
         Statement find = w.statement(Sql::find_unique, "insert");
         Statement ins = w.statement(Sql::insert_job, "insert");
-        results = sqlite_detail::insert_jobs(w.handle(), &w, find, ins, jobs, queues);
-        tx.commit();
-    }
+        return sqlite_detail::insert_jobs(w.handle(), &w, find, ins, jobs, queues);
+    });
     // After the lock is released: a subscriber that claims at once must not find it held.
     impl_->notify(queues);
     return results;
@@ -368,24 +360,21 @@ ClaimResult SqliteStore::claim(const ClaimRequest& request) {
 }
 
 std::vector<JobId> SqliteStore::heartbeat(const HeartbeatRequest& request) {
-    std::vector<JobId> lost;
-    if (request.jobs.empty()) return lost;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "heartbeat");
-    Statement s = w.statement(Sql::heartbeat, "heartbeat");
-    for (const JobAttempt& ja : request.jobs) {
-        s.bind(1, ja.id);
-        s.bind(2, ja.attempt);
-        s.bind(3, std::string_view{request.worker_id});
-        s.bind(4, request.lease_expires_at);
-        s.run();
-        if (sqlite3_changes(w.handle()) == 0) lost.push_back(ja.id);
-        s.reset();
-    }
-    tx.commit();
-    return lost;
+    if (request.jobs.empty()) return {};
+    return impl_->transact("heartbeat", [&](Connection& w) {
+        std::vector<JobId> lost;
+        Statement s = w.statement(Sql::heartbeat, "heartbeat");
+        for (const JobAttempt& ja : request.jobs) {
+            s.bind(1, ja.id);
+            s.bind(2, ja.attempt);
+            s.bind(3, std::string_view{request.worker_id});
+            s.bind(4, request.lease_expires_at);
+            s.run();
+            if (sqlite3_changes(w.handle()) == 0) lost.push_back(ja.id);
+            s.reset();
+        }
+        return lost;
+    });
 }
 
 std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
@@ -449,12 +438,11 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
 // ---- inspection (reader connection) -------------------------------------------------------
 
 std::optional<Job> SqliteStore::get(JobId id) {
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::get, "get");
-    s.bind(1, id);
-    return one_job(s);
+    return impl_->read([&](Connection& r) {
+        Statement s = r.statement(Sql::get, "get");
+        s.bind(1, id);
+        return one_job(s);
+    });
 }
 
 JobPage SqliteStore::list(const JobFilter& filter) {
@@ -464,78 +452,74 @@ JobPage SqliteStore::list(const JobFilter& filter) {
     }
     const std::string states =
         filter.states.empty() ? std::string() : sqlite_detail::encode_states(filter.states);
-    JobPage page;
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::list, "list");
-    s.bind(1, filter.before_id.value_or(std::numeric_limits<JobId>::max()));
-    bind_filter(s, 2, states);
-    bind_filter(s, 3, filter.queue);
-    bind_filter(s, 4, filter.kind);
-    bind_filter(s, 5, filter.tenant);
-    // One row more than asked says whether another page follows.
-    s.bind(6, static_cast<std::int64_t>(filter.limit) + 1);
-    bind_filter(s, 7, filter.tag);
-    page.jobs.reserve(static_cast<std::size_t>(std::min(filter.limit, 1000)));
-    while (s.step()) {
-        if (page.jobs.size() == static_cast<std::size_t>(filter.limit)) {
-            page.next_before_id = page.jobs.back().id;
-            break;
+    return impl_->read([&](Connection& r) {
+        JobPage page;
+        Statement s = r.statement(Sql::list, "list");
+        s.bind(1, filter.before_id.value_or(std::numeric_limits<JobId>::max()));
+        bind_filter(s, 2, states);
+        bind_filter(s, 3, filter.queue);
+        bind_filter(s, 4, filter.kind);
+        bind_filter(s, 5, filter.tenant);
+        // One row more than asked says whether another page follows.
+        s.bind(6, static_cast<std::int64_t>(filter.limit) + 1);
+        bind_filter(s, 7, filter.tag);
+        page.jobs.reserve(static_cast<std::size_t>(std::min(filter.limit, 1000)));
+        while (s.step()) {
+            if (page.jobs.size() == static_cast<std::size_t>(filter.limit)) {
+                page.next_before_id = page.jobs.back().id;
+                break;
+            }
+            page.jobs.push_back(sqlite_detail::read_job(s));
         }
-        page.jobs.push_back(sqlite_detail::read_job(s));
-    }
-    return page;
+        return page;
+    });
 }
 
 std::vector<QueueStats> SqliteStore::stats(Timestamp now) {
-    std::vector<QueueStats> result;
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::stats, "stats");
-    s.bind(1, now);
-    while (s.step()) {
-        const std::string_view queue = s.text(0);
-        if (result.empty() || result.back().queue != queue) {
-            result.emplace_back().queue = queue;
-        }
-        QueueStats& qs = result.back();
-        if (const auto state = parse_job_state(s.text(1))) {
-            qs.counts[static_cast<std::size_t>(*state)] += s.int64(2);
-        }
-        if (const auto oldest = s.optional_timestamp(3)) {
-            if (!qs.oldest_runnable_since || *oldest < *qs.oldest_runnable_since) {
-                qs.oldest_runnable_since = oldest;
+    return impl_->read([&](Connection& r) {
+        std::vector<QueueStats> result;
+        Statement s = r.statement(Sql::stats, "stats");
+        s.bind(1, now);
+        while (s.step()) {
+            const std::string_view queue = s.text(0);
+            if (result.empty() || result.back().queue != queue) {
+                result.emplace_back().queue = queue;
+            }
+            QueueStats& qs = result.back();
+            if (const auto state = parse_job_state(s.text(1))) {
+                qs.counts[static_cast<std::size_t>(*state)] += s.int64(2);
+            }
+            if (const auto oldest = s.optional_timestamp(3)) {
+                if (!qs.oldest_runnable_since || *oldest < *qs.oldest_runnable_since) {
+                    qs.oldest_runnable_since = oldest;
+                }
             }
         }
-    }
-    return result;
+        return result;
+    });
 }
 
 std::vector<Job> SqliteStore::expired_leases(Timestamp now, int limit) {
-    std::vector<Job> jobs;
-    if (limit <= 0) return jobs;
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::expired_leases, "expired_leases");
-    s.bind(1, now);
-    s.bind(2, limit);
-    while (s.step()) jobs.push_back(sqlite_detail::read_job(s));
-    return jobs;
+    if (limit <= 0) return {};
+    return impl_->read([&](Connection& r) {
+        std::vector<Job> jobs;
+        Statement s = r.statement(Sql::expired_leases, "expired_leases");
+        s.bind(1, now);
+        s.bind(2, limit);
+        while (s.step()) jobs.push_back(sqlite_detail::read_job(s));
+        return jobs;
+    });
 }
 
 std::optional<Timestamp> SqliteStore::next_run_at(std::span<const std::string> queues) {
     const std::string names =
         queues.empty() ? std::string() : sqlite_detail::encode_strings(queues);
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    Statement s = r.statement(Sql::next_run_at, "next_run_at");
-    bind_filter(s, 1, names);
-    if (!s.step()) return std::nullopt;
-    return s.timestamp(0);
+    return impl_->read([&](Connection& r) -> std::optional<Timestamp> {
+        Statement s = r.statement(Sql::next_run_at, "next_run_at");
+        bind_filter(s, 1, names);
+        if (!s.step()) return std::nullopt;
+        return s.timestamp(0);
+    });
 }
 
 // ---- operator actions and maintenance (writer connection) ---------------------------------
