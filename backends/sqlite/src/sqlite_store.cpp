@@ -527,18 +527,14 @@ std::optional<Timestamp> SqliteStore::next_run_at(std::span<const std::string> q
 ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
     ChangeResult result;
     bool was_running = false;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, "cancel");
+    impl_->transact("cancel", [&](Connection& w) {
         {
             // Read first: RETURNING shows the row as cancelled, not what it was.
             Statement s = w.statement(Sql::get_for_update, "cancel");
             s.bind(1, id);
             result.job = one_job(s);
         }
-        if (!result.job) return result;
+        if (!result.job) return;
         was_running = result.job->state == JobState::running;
         {
             Statement s = w.statement(Sql::cancel, "cancel");
@@ -555,8 +551,7 @@ ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
             releases.add(result.job->queue, result.job->kind, result.job->tenant);
             releases.apply(w, "cancel");
         }
-        tx.commit();
-    }
+    });
     if (was_running) {
         // Its worker stops it (in this process at once; elsewhere at its next check), and its
         // slot is free for the next job.
@@ -577,24 +572,19 @@ ChangeResult SqliteStore::remove(JobId id) {
 }
 
 std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp now) {
-    std::vector<JobId> candidates;
-    {
-        Connection& r = *impl_->reader;
-        std::lock_guard lock(r.mutex());
-        impl_->require_schema(r);
+    const std::vector<JobId> candidates = impl_->read([&](Connection& r) {
+        std::vector<JobId> ids;
         Statement s = r.statement(Sql::discarded_candidates, "replay_discarded");
         bind_filter(s, 1, filter.queue);
         bind_filter(s, 2, filter.kind);
         bind_filter(s, 3, filter.tenant);
-        while (s.step()) candidates.push_back(s.int64(0));
-    }
+        while (s.step()) ids.push_back(s.int64(0));
+        return ids;
+    });
     if (candidates.empty()) return 0;
     std::int64_t count = 0;
     std::vector<std::string> queues;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        Transaction tx(w, "replay_discarded");
+    impl_->transact("replay_discarded", [&](Connection& w) {
         Statement s = w.statement(Sql::replay_one, "replay_discarded");
         for (const JobId id : candidates) {
             s.bind(1, id);
@@ -605,8 +595,7 @@ std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp no
             }
             s.reset();
         }
-        tx.commit();
-    }
+    });
     impl_->notify(queues);
     return count;
 }
@@ -614,21 +603,14 @@ std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp no
 std::int64_t SqliteStore::promote_due(Timestamp now) {
     std::int64_t count = 0;
     std::vector<std::string> queues;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, "promote_due");
-        {
-            Statement s = w.statement(Sql::promote_due_queues, "promote_due");
-            s.bind(1, now);
-            while (s.step()) {
-                ++count;
-                add_queue(queues, s.text(0));
-            }
+    impl_->transact("promote_due", [&](Connection& w) {
+        Statement s = w.statement(Sql::promote_due_queues, "promote_due");
+        s.bind(1, now);
+        while (s.step()) {
+            ++count;
+            add_queue(queues, s.text(0));
         }
-        tx.commit();
-    }
+    });
     // Workers idle until a job is due; the promoted queues have work now.
     impl_->notify(queues);
     return count;
