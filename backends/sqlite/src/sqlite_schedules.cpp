@@ -208,28 +208,25 @@ ScheduleChange SqliteStore::set_schedule_paused(const PauseRequest& request) {
     if (resume && request.skipped)
         require_entry_of(*request.skipped, request.name, "skipped.schedule");
     constexpr std::string_view op = "set_schedule_paused";
-    ScheduleChange change;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, op);
-    {
-        Statement s = w.statement(resume ? Sql::schedule_resume : Sql::schedule_pause, op);
-        s.bind(1, std::string_view{request.name});
-        s.bind(2, request.now);
-        if (resume) s.bind(3, request.resume_cursor);
-        s.run();
-        change.changed = changed_rows(w);
-    }
-    // Only the resume that ended the pause records it: a repeated resume must not add a
-    // second account of the same windows.
-    if (change.changed && resume && request.skipped) {
-        Statement s = w.statement(Sql::schedule_run_insert, op);
-        insert_run(s, request.name, as_skipped(*request.skipped));
-    }
-    change.record = find_schedule(w, Sql::schedule_get_for_update, request.name, op);
-    tx.commit();
-    return change;
+    return impl_->transact(op, [&](Connection& w) {
+        ScheduleChange change;
+        {
+            Statement s = w.statement(resume ? Sql::schedule_resume : Sql::schedule_pause, op);
+            s.bind(1, std::string_view{request.name});
+            s.bind(2, request.now);
+            if (resume) s.bind(3, request.resume_cursor);
+            s.run();
+            change.changed = changed_rows(w);
+        }
+        // Only the resume that ended the pause records it: a repeated resume must not add a
+        // second account of the same windows.
+        if (change.changed && resume && request.skipped) {
+            Statement s = w.statement(Sql::schedule_run_insert, op);
+            insert_run(s, request.name, as_skipped(*request.skipped));
+        }
+        change.record = find_schedule(w, Sql::schedule_get_for_update, request.name, op);
+        return change;
+    });
 }
 
 ScheduleSync SqliteStore::sync_declared_schedules(std::span<const ScheduleRecord> declared,
@@ -245,37 +242,34 @@ ScheduleSync SqliteStore::sync_declared_schedules(std::span<const ScheduleRecord
         }
     }
     constexpr std::string_view op = "sync_declared_schedules";
-    ScheduleSync sync;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, op);
-    for (const ScheduleRecord& record : declared) {
-        const std::optional<ScheduleRecord> existing =
-            find_schedule(w, Sql::schedule_get_for_update, record.name, op);
-        if (!existing) {
-            insert_schedule(w, record, true, op);
-            ++sync.added;
-        } else if (!existing->declared || !same_definition(*existing, record)) {
-            update_definition(w, record, true, now, op);
-            ++sync.updated;
+    return impl_->transact(op, [&](Connection& w) {
+        ScheduleSync sync;
+        for (const ScheduleRecord& record : declared) {
+            const std::optional<ScheduleRecord> existing =
+                find_schedule(w, Sql::schedule_get_for_update, record.name, op);
+            if (!existing) {
+                insert_schedule(w, record, true, op);
+                ++sync.added;
+            } else if (!existing->declared || !same_definition(*existing, record)) {
+                update_definition(w, record, true, now, op);
+                ++sync.updated;
+            }
+            // An unchanged schedule is not written: updated_at tells operators when the
+            // definition last changed, not when the process last started.
         }
-        // An unchanged schedule is not written: updated_at tells operators when the
-        // definition last changed, not when the process last started.
-    }
-    std::vector<std::string> gone;
-    {
-        Statement s = w.statement(Sql::schedule_declared_names, op);
-        while (s.step()) {
-            const std::string_view name = s.text(0);
-            if (!names.contains(name)) gone.emplace_back(name);
+        std::vector<std::string> gone;
+        {
+            Statement s = w.statement(Sql::schedule_declared_names, op);
+            while (s.step()) {
+                const std::string_view name = s.text(0);
+                if (!names.contains(name)) gone.emplace_back(name);
+            }
         }
-    }
-    for (const std::string& name : gone) {
-        if (delete_schedule(w, name, op)) ++sync.removed;
-    }
-    tx.commit();
-    return sync;
+        for (const std::string& name : gone) {
+            if (delete_schedule(w, name, op)) ++sync.removed;
+        }
+        return sync;
+    });
 }
 
 // ---- the exactly-once step (writer connection) --------------------------------------------
