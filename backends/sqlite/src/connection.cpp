@@ -133,19 +133,25 @@ Connection::Connection(const std::string& path, const SqliteOptions& options, bo
         // SQLite would say "disk I/O error".
         throw Error(ErrorCode::storage, fmt::format("open {}: it is a directory", path));
     }
-    std::string why = "it was opened read-only";
-    if (options.access != SqliteAccess::read_only) {
-        why = open_read_write(path, options, reader);
-        if (why.empty()) return;
-        if (options.access == SqliteAccess::read_write) {
-            throw Error(ErrorCode::storage,
-                        fmt::format("open {}: {}; to read it, open it read-only "
-                                    "(SqliteAccess::read_only, or ?mode=ro in a sqlite URL)",
-                                    path, why));
+    // A constructor that throws runs no destructor: whatever handle is open then is closed here.
+    try {
+        std::string why = "it was opened read-only";
+        if (options.access != SqliteAccess::read_only) {
+            why = open_read_write(path, options, reader);
+            if (why.empty()) return;
+            if (options.access == SqliteAccess::read_write) {
+                throw Error(ErrorCode::storage,
+                            fmt::format("open {}: {}; to read it, open it read-only "
+                                        "(SqliteAccess::read_only, or ?mode=ro in a sqlite URL)",
+                                        path, why));
+            }
         }
+        open_read_only(path, options);
+        read_only_reason_ = std::move(why);
+    } catch (...) {
+        close();
+        throw;
     }
-    open_read_only(path, options);
-    read_only_reason_ = std::move(why);
 }
 
 int Connection::open_handle(const std::string& name, int flags, const SqliteOptions& options) {
@@ -190,33 +196,28 @@ std::string Connection::open_read_write(const std::string& path, const SqliteOpt
         close();
         return "the file is not writable by this process";
     }
-    try {
-        if (reader) {
-            // A guard, not an optimisation: the reader must never take the write lock.
-            exec("PRAGMA query_only = ON", "open");
-            return {};
-        }
-        // WAL is a property of the file; setting it once from the writer is enough. It is
-        // also the first statement that needs the -wal and -shm files beside the database.
-        char* message = nullptr;
-        const int wal = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, &message);
-        if (wal != SQLITE_OK) {
-            const std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
-            sqlite3_free(message);
-            if (is_permission_failure(wal)) {
-                close();
-                return "its directory, where SQLite keeps the write-ahead log, is not "
-                       "writable by this process";
-            }
-            throw Error(ErrorCode::storage, fmt::format("open: {}", text));
-        }
-        exec(options.durability == SqliteDurability::full ? "PRAGMA synchronous = FULL"
-                                                          : "PRAGMA synchronous = NORMAL",
-             "open");
-    } catch (...) {
-        close();
-        throw;
+    if (reader) {
+        // A guard, not an optimisation: the reader must never take the write lock.
+        exec("PRAGMA query_only = ON", "open");
+        return {};
     }
+    // WAL is a property of the file; setting it once from the writer is enough. It is also the
+    // first statement that needs the -wal and -shm files beside the database.
+    char* message = nullptr;
+    const int wal = sqlite3_exec(db_, "PRAGMA journal_mode = WAL", nullptr, nullptr, &message);
+    if (wal != SQLITE_OK) {
+        const std::string text = message != nullptr ? message : sqlite3_errmsg(db_);
+        sqlite3_free(message);
+        if (is_permission_failure(wal)) {
+            close();
+            return "its directory, where SQLite keeps the write-ahead log, is not writable by "
+                   "this process";
+        }
+        throw Error(ErrorCode::storage, fmt::format("open: {}", text));
+    }
+    exec(options.durability == SqliteDurability::full ? "PRAGMA synchronous = FULL"
+                                                      : "PRAGMA synchronous = NORMAL",
+         "open");
     return {};
 }
 
@@ -232,7 +233,6 @@ void Connection::open_read_only(const std::string& path, const SqliteOptions& op
     if (probe == SQLITE_OK) return;
     const std::string text = sqlite3_errmsg(db_);
     if (!is_permission_failure(probe)) {
-        close();
         throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, text));
     }
     // Then the database file alone is the whole database, unless a write-ahead log holds
@@ -241,7 +241,6 @@ void Connection::open_read_only(const std::string& path, const SqliteOptions& op
     const std::string wal = path + "-wal";
     const auto wal_size = std::filesystem::file_size(wal, ec);
     if (!ec && wal_size > 0) {
-        close();
         throw Error(ErrorCode::storage,
                     fmt::format("open {} read-only: its write-ahead log {} holds commits not "
                                 "yet in the database file, and this process cannot create the "
@@ -255,13 +254,8 @@ void Connection::open_read_only(const std::string& path, const SqliteOptions& op
                     options) != SQLITE_OK) {
         throw Error(ErrorCode::storage, fmt::format("open {}: {}", path, open_error_));
     }
-    try {
-        exec("PRAGMA query_only = ON", "open");
-        exec("SELECT count(*) FROM sqlite_master", "open");
-    } catch (...) {
-        close();
-        throw;
-    }
+    exec("PRAGMA query_only = ON", "open");
+    exec("SELECT count(*) FROM sqlite_master", "open");
 }
 
 Connection::~Connection() {
@@ -294,7 +288,6 @@ void Connection::exec(const char* sql, std::string_view op) {
 
 Transaction::Transaction(Connection& conn, std::string_view op) : conn_(conn), op_(op) {
     if (conn_.read_only()) {
-        open_ = false;
         const char* file = sqlite3_db_filename(conn_.handle(), "main");
         throw Error(ErrorCode::storage,
                     fmt::format("{}: database '{}' is open read-only ({}); this needs write "

@@ -99,7 +99,8 @@ class Connection {
     /// Opens `path` for writing. Returns empty when done, or why this process may not write
     /// the database (the handle then closed); throws Error(storage) for any other failure.
     std::string open_read_write(const std::string& path, const SqliteOptions& options, bool reader);
-    /// Opens `path` for reading only; throws Error(storage) when it cannot be read.
+    /// Opens `path` for reading only; throws Error(storage) when it cannot be read. Both
+    /// open_ functions may throw with a handle open: the constructor closes it.
     void open_read_only(const std::string& path, const SqliteOptions& options);
     /// Opens the handle (closing any earlier one) and applies the settings every connection
     /// has; returns SQLite's result code, with the handle closed unless it is SQLITE_OK.
