@@ -49,11 +49,11 @@
 
 #include "common/flag_value.hpp"
 #include "common/open_store.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_context.hpp"
 #include "jobq/queue.hpp"
 #include "jobq/registry.hpp"
-#include "jobq/store.hpp"
 #include "jobq/worker.hpp"
 
 #ifdef JOBQ_TOOLS_HAVE_POSTGRES

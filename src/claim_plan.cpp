@@ -1,4 +1,4 @@
-#include "jobq/claim_plan.hpp"
+#include "jobq/backend/claim_plan.hpp"
 
 #include <algorithm>
 #include <climits>

@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "detail/name_check.hpp"
+#include "jobq/backend/new_job.hpp"
 #include "jobq/cron_expression.hpp"
 #include "jobq/error.hpp"
-#include "jobq/new_job.hpp"
 #include "jobq/time_zone.hpp"
 
 namespace jobq {

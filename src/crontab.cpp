@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include "detail/name_check.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/cron_expression.hpp"
 #include "jobq/cron_windows.hpp"
 #include "jobq/error.hpp"
-#include "jobq/store.hpp"
 #include "jobq/time_zone.hpp"
 
 namespace jobq {

@@ -1,4 +1,5 @@
 #include "jobq/flow_control.hpp"
+#include "jobq/backend/store.hpp"
 
 #include <map>
 

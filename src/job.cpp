@@ -33,10 +33,13 @@ nlohmann::json to_json(const Job& job) {
         {"attempted_at", optional_time(job.attempted_at)},
         {"finished_at", optional_time(job.finished_at)},
         {"lease_expires_at", optional_time(job.lease_expires_at)},
-        {"worker_id", job.worker_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.worker_id)},
-        {"timeout_ms", job.timeout ? nlohmann::json(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                        *job.timeout).count())
-                                   : nlohmann::json(nullptr)},
+        {"worker_id",
+         job.worker_id.empty() ? nlohmann::json(nullptr) : nlohmann::json(job.worker_id)},
+        {"timeout_ms",
+         job.timeout
+             ? nlohmann::json(
+                   std::chrono::duration_cast<std::chrono::milliseconds>(*job.timeout).count())
+             : nlohmann::json(nullptr)},
         {"unique_key", job.unique_key.empty() ? nlohmann::json(nullptr)
                                               : nlohmann::json(unique_key_as_given(job))},
         {"unique_scope", unique_scope(job) == UniqueScope::none     ? nlohmann::json(nullptr)

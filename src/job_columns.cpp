@@ -1,4 +1,4 @@
-#include "jobq/detail/job_columns.hpp"
+#include "jobq/backend/job_columns.hpp"
 
 #include <fmt/format.h>
 

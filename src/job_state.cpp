@@ -4,14 +4,22 @@ namespace jobq {
 
 std::string_view to_string(JobState state) noexcept {
     switch (state) {
-        case JobState::pending: return "pending";
-        case JobState::scheduled: return "scheduled";
-        case JobState::available: return "available";
-        case JobState::running: return "running";
-        case JobState::retryable: return "retryable";
-        case JobState::completed: return "completed";
-        case JobState::cancelled: return "cancelled";
-        case JobState::discarded: return "discarded";
+        case JobState::pending:
+            return "pending";
+        case JobState::scheduled:
+            return "scheduled";
+        case JobState::available:
+            return "available";
+        case JobState::running:
+            return "running";
+        case JobState::retryable:
+            return "retryable";
+        case JobState::completed:
+            return "completed";
+        case JobState::cancelled:
+            return "cancelled";
+        case JobState::discarded:
+            return "discarded";
     }
     return "unknown";
 }

@@ -1,4 +1,4 @@
-#include "jobq/new_job.hpp"
+#include "jobq/backend/new_job.hpp"
 
 #include <algorithm>
 

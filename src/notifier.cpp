@@ -1,4 +1,4 @@
-#include "jobq/notifier.hpp"
+#include "jobq/backend/notifier.hpp"
 
 #include <vector>
 

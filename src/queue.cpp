@@ -1,12 +1,13 @@
 #include "jobq/queue.hpp"
+#include "jobq/backend/store.hpp"
 
 #include <fmt/format.h>
 #include <boost/asio/thread_pool.hpp>
 
 #include "detail/blocking.hpp"
 #include "detail/name_check.hpp"
+#include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
-#include "jobq/notifier.hpp"
 
 namespace jobq {
 

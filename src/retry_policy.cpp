@@ -21,10 +21,14 @@ void check_non_negative(const char* field, Duration d) {
 
 std::string_view shape_name(RetryPolicy::Shape s) {
     switch (s) {
-        case RetryPolicy::Shape::exponential: return "exponential";
-        case RetryPolicy::Shape::linear: return "linear";
-        case RetryPolicy::Shape::constant: return "constant";
-        case RetryPolicy::Shape::custom: return "custom";
+        case RetryPolicy::Shape::exponential:
+            return "exponential";
+        case RetryPolicy::Shape::linear:
+            return "linear";
+        case RetryPolicy::Shape::constant:
+            return "constant";
+        case RetryPolicy::Shape::custom:
+            return "custom";
     }
     return "unknown";
 }
@@ -79,13 +83,17 @@ RetryPolicy RetryPolicy::custom(CustomFn fn) {
 Duration RetryPolicy::delay(int attempt, double random01) const {
     attempt = std::max(attempt, 1);
     switch (shape_) {
-        case Shape::constant: return base_;
+        case Shape::constant:
+            return base_;
         case Shape::linear: {
             // Saturate instead of overflowing for absurd attempt counts.
             const double us = static_cast<double>(base_.count()) * attempt;
-            return us >= static_cast<double>(cap_.count()) ? cap_ : Duration{static_cast<Duration::rep>(us)};
+            return us >= static_cast<double>(cap_.count())
+                       ? cap_
+                       : Duration{static_cast<Duration::rep>(us)};
         }
-        case Shape::custom: return std::max((*custom_)(attempt), Duration::zero());
+        case Shape::custom:
+            return std::max((*custom_)(attempt), Duration::zero());
         case Shape::exponential: {
             double us = static_cast<double>(base_.count()) * std::pow(factor_, attempt - 1);
             us = std::min(us, static_cast<double>(cap_.count()));
@@ -120,7 +128,8 @@ RetryPolicy RetryPolicy::from_json(const nlohmann::json& j) {
     if (!j.is_object()) bad("shape", "the policy must be a JSON object");
     auto number = [&](const char* key, const char* field) -> const nlohmann::json& {
         auto it = j.find(key);
-        if (it == j.end() || !it->is_number()) bad(field, std::string("missing number '") + key + "'");
+        if (it == j.end() || !it->is_number())
+            bad(field, std::string("missing number '") + key + "'");
         // Durations are whole microseconds; a float here would be cast with undefined overflow.
         if (std::string_view(key).ends_with("_us") && !it->is_number_integer()) {
             bad(field, std::string("'") + key + "' must be a whole number of microseconds");

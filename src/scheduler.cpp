@@ -24,12 +24,12 @@
 #include "detail/blocking.hpp"
 #include "detail/stop_waiter.hpp"
 #include "detail/stopped_context.hpp"
+#include "jobq/backend/notifier.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/cron_expression.hpp"
 #include "jobq/cron_windows.hpp"
 #include "jobq/crontab.hpp"
 #include "jobq/error.hpp"
-#include "jobq/notifier.hpp"
-#include "jobq/store.hpp"
 #include "jobq/time_format.hpp"
 
 namespace asio = boost::asio;

@@ -1,4 +1,4 @@
-#include "jobq/detail/schema_check.hpp"
+#include "jobq/backend/schema_check.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "jobq/token_bucket.hpp"
+#include "jobq/backend/token_bucket_refill.hpp"
 
 #include <algorithm>
 #include <cmath>

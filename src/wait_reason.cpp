@@ -1,4 +1,5 @@
 #include "jobq/wait_reason.hpp"
+#include "jobq/backend/store.hpp"
 
 #include <map>
 #include <string>
@@ -8,8 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "jobq/backend/token_bucket_refill.hpp"
 #include "jobq/time_format.hpp"
-#include "jobq/token_bucket.hpp"
 
 namespace jobq {
 

@@ -1,4 +1,4 @@
-#include "jobq/weighted_split.hpp"
+#include "detail/weighted_split.hpp"
 
 #include <algorithm>
 #include <cstddef>

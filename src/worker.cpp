@@ -28,15 +28,15 @@
 #include "detail/run_control.hpp"
 #include "detail/stop_waiter.hpp"
 #include "detail/stopped_context.hpp"
+#include "detail/weighted_split.hpp"
+#include "jobq/backend/notifier.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 #include "jobq/flow_limits.hpp"
 #include "jobq/json_input.hpp"
-#include "jobq/notifier.hpp"
 #include "jobq/registry.hpp"
 #include "jobq/signals.hpp"
-#include "jobq/store.hpp"
 #include "jobq/time_format.hpp"
-#include "jobq/weighted_split.hpp"
 #include "jobq/worker_record.hpp"
 
 namespace asio = boost::asio;

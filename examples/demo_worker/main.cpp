@@ -52,11 +52,11 @@
 
 #include "common/flag_value.hpp"
 #include "common/open_store.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_context.hpp"
 #include "jobq/registry.hpp"
 #include "jobq/scheduler.hpp"
-#include "jobq/store.hpp"
 #include "jobq/worker.hpp"
 
 namespace asio = boost::asio;

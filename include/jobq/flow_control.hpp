@@ -13,10 +13,12 @@
 #include "jobq/flow_limits.hpp"
 #include "jobq/limit_record.hpp"
 #include "jobq/limit_scope.hpp"
-#include "jobq/store.hpp"
+#include "jobq/queue_stats.hpp"
 #include "jobq/worker_record.hpp"
 
 namespace jobq {
+
+class Store;
 
 /// A queue as `jobq queue list` shows it.
 struct QueueInfo {

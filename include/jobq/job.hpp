@@ -33,14 +33,14 @@ struct Job {
     JobId id = 0;
     std::string kind;
     std::string queue;
-    std::string tenant;                  ///< empty when the job has no tenant
-    nlohmann::json payload;              ///< always a JSON object
-    int priority = 0;                    ///< 0 (most urgent) .. 9
+    std::string tenant;      ///< empty when the job has no tenant
+    nlohmann::json payload;  ///< always a JSON object
+    int priority = 0;        ///< 0 (most urgent) .. 9
     JobState state = JobState::available;
-    int attempt = 0;                     ///< attempts started so far
+    int attempt = 0;  ///< attempts started so far
     int max_attempts = 0;
     Timestamp created_at{};
-    Timestamp run_at{};                  ///< when it becomes (or became) runnable
+    Timestamp run_at{};                         ///< when it becomes (or became) runnable
     std::optional<Timestamp> attempted_at;      ///< start of the latest attempt
     std::optional<Timestamp> finished_at;       ///< when it reached a terminal state
     std::optional<Timestamp> lease_expires_at;  ///< while running
@@ -48,9 +48,9 @@ struct Job {
     std::optional<Duration> timeout;            ///< per-attempt limit
     std::string unique_key;                     ///< effective unique key, empty when none
     std::vector<std::string> tags;
-    std::vector<AttemptError> errors;           ///< one entry per failed attempt, oldest first
-    nlohmann::json result;                      ///< the handler's result; null when none
-    std::optional<RetryPolicy> retry_policy;    ///< the job's own policy, if it set one
+    std::vector<AttemptError> errors;         ///< one entry per failed attempt, oldest first
+    nlohmann::json result;                    ///< the handler's result; null when none
+    std::optional<RetryPolicy> retry_policy;  ///< the job's own policy, if it set one
 };
 
 /// JSON form of a job, as the CLI's --json prints it (timestamps as ISO 8601 UTC strings).

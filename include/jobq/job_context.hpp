@@ -25,7 +25,7 @@ enum class CancelReason {
 
 /// The job being run and the controls of its attempt. Valid until the handler returns.
 class JobContext {
-public:
+  public:
     JobContext(Job job, std::shared_ptr<detail::RunControl> control);
     ~JobContext();
     JobContext(const JobContext&) = delete;
@@ -48,7 +48,7 @@ public:
     /// Asks the worker to renew this job's lease now (it also renews on its own schedule).
     void heartbeat();
 
-private:
+  private:
     Job job_;
     std::shared_ptr<detail::RunControl> control_;
 };

@@ -27,9 +27,9 @@ MisfireMode parse_misfire_mode(std::string_view text, std::string_view field = "
 /// with the reason, in the schedule's history.
 struct MisfirePolicy {
     MisfireMode mode = MisfireMode::catch_up;
-    int max_catch_up = 100;                              ///< catch_up: newest N missed windows
-    Duration max_age = std::chrono::hours{24};           ///< catch_up: missed windows younger
-    Duration grace = std::chrono::minutes{1};            ///< on-time tolerance
+    int max_catch_up = 100;                     ///< catch_up: newest N missed windows
+    Duration max_age = std::chrono::hours{24};  ///< catch_up: missed windows younger
+    Duration grace = std::chrono::minutes{1};   ///< on-time tolerance
 
     /// Throws Error(invalid_argument) naming the bad field ("misfire.max_catch_up", ...).
     void validate() const;

@@ -14,12 +14,16 @@
 
 #include "jobq/clock.hpp"
 #include "jobq/input_limits.hpp"
+#include "jobq/insert_result.hpp"
 #include "jobq/job.hpp"
+#include "jobq/job_filter.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/store.hpp"
+#include "jobq/queue_stats.hpp"
 #include "jobq/wait_reason.hpp"
 
 namespace jobq {
+
+class Store;
 
 /// What enqueue did: the job's id, and whether a unique key coalesced it into an existing job.
 using EnqueueResult = InsertResult;

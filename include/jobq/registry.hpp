@@ -26,8 +26,8 @@ namespace jobq {
 
 /// Per-kind settings; they apply unless the job itself says otherwise.
 struct HandlerOptions {
-    std::optional<RetryPolicy> retry;   ///< backoff for this kind (may be custom)
-    std::optional<Duration> timeout;    ///< per-attempt limit for this kind
+    std::optional<RetryPolicy> retry;  ///< backoff for this kind (may be custom)
+    std::optional<Duration> timeout;   ///< per-attempt limit for this kind
 };
 
 namespace detail {
@@ -56,7 +56,7 @@ boost::asio::awaitable<nlohmann::json> await_typed(std::shared_ptr<F> f, JobCont
 
 /// Maps job kinds to handlers. Add handlers before workers start; lookups are thread-safe.
 class Registry {
-public:
+  public:
     using AsyncFn = std::function<boost::asio::awaitable<nlohmann::json>(JobContext&)>;
     using BlockingFn = std::function<nlohmann::json(JobContext&)>;
 
@@ -76,14 +76,18 @@ public:
         auto fp = std::make_shared<F>(std::move(f));
         Entry e{std::move(kind), {}, {}, std::move(options)};
         if constexpr (detail::is_awaitable<R>::value) {
-            e.async = [fp](JobContext& c) { return detail::await_as_json(fp, c); };
+            e.async = [fp](JobContext& c) {
+                return detail::await_as_json(fp, c);
+            };
         } else if constexpr (std::is_void_v<R>) {
             e.blocking = [fp](JobContext& c) -> nlohmann::json {
                 (*fp)(c);
                 return nullptr;
             };
         } else {
-            e.blocking = [fp](JobContext& c) { return nlohmann::json((*fp)(c)); };
+            e.blocking = [fp](JobContext& c) {
+                return nlohmann::json((*fp)(c));
+            };
         }
         return add_entry(std::move(e));
     }
@@ -96,7 +100,9 @@ public:
         auto fp = std::make_shared<F>(std::move(f));
         Entry e{std::move(kind), {}, {}, std::move(options)};
         if constexpr (detail::is_awaitable<R>::value) {
-            e.async = [fp](JobContext& c) { return detail::await_typed<Args>(fp, c); };
+            e.async = [fp](JobContext& c) {
+                return detail::await_typed<Args>(fp, c);
+            };
         } else {
             e.blocking = [fp](JobContext& c) -> nlohmann::json {
                 Args args = c.payload().template get<Args>();
@@ -116,7 +122,7 @@ public:
     /// Registered kinds, sorted.
     std::vector<std::string> kinds() const;
 
-private:
+  private:
     Registry& add_entry(Entry e);
 
     mutable std::shared_mutex mutex_;

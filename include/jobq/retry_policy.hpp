@@ -12,7 +12,7 @@ namespace jobq {
 /// Backoff between attempts. A value type; the built-in shapes serialise with the job so any
 /// worker process applies the same policy; a custom callable lives in the process that set it.
 class RetryPolicy {
-public:
+  public:
     /// Which formula the policy uses.
     enum class Shape { exponential, linear, constant, custom };
     /// The signature of a custom policy: attempt that just failed (1-based) -> delay.
@@ -49,7 +49,7 @@ public:
 
     friend bool operator==(const RetryPolicy& a, const RetryPolicy& b);
 
-private:
+  private:
     Shape shape_ = Shape::exponential;
     Duration base_ = std::chrono::seconds{1};
     double factor_ = 2.0;

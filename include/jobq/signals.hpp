@@ -11,41 +11,41 @@ namespace jobq {
 
 /// Base of the outcome signals; catch this to let them pass through your own handlers.
 class JobSignal : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 /// Fail this attempt and run again after `delay` (instead of the retry policy's delay).
 /// Spends an attempt; when none is left the job is discarded.
 class RetryAfter : public JobSignal {
-public:
+  public:
     explicit RetryAfter(Duration delay, std::string reason = "retry requested")
         : JobSignal(std::move(reason)), delay_(delay) {}
     Duration delay() const noexcept { return delay_; }
 
-private:
+  private:
     Duration delay_;
 };
 
 /// Run again after `delay` without spending an attempt (max_attempts grows by one).
 class Snooze : public JobSignal {
-public:
+  public:
     explicit Snooze(Duration delay) : JobSignal("snoozed"), delay_(delay) {}
     Duration delay() const noexcept { return delay_; }
 
-private:
+  private:
     Duration delay_;
 };
 
 /// Send the job straight to the dead-letter queue with `reason`; no further attempts.
 class Discard : public JobSignal {
-public:
+  public:
     explicit Discard(std::string reason) : JobSignal(std::move(reason)) {}
 };
 
 /// End the job as cancelled with `reason`; no further attempts.
 class Cancel : public JobSignal {
-public:
+  public:
     explicit Cancel(std::string reason) : JobSignal(std::move(reason)) {}
 };
 

@@ -42,18 +42,6 @@ enum class WaitReason {
 /// "no_worker", "queued_behind", "ready".
 std::string_view to_string(WaitReason reason) noexcept;
 
-/// What a store knows about one job for explain (Store::wait_facts).
-struct WaitFacts {
-    Job job;
-    /// The rows that exist for the job's queue, kind and tenant.
-    std::vector<LimitRecord> limits;
-    /// Available jobs of the same queue before this one in claim order (priority, run_at, id);
-    /// 0 unless the job is available (or scheduled/retryable and due).
-    std::int64_t ahead = 0;
-    /// Live workers (expires_at > now) that claim from the job's queue.
-    std::vector<WorkerRecord> workers;
-};
-
 /// An answer to "why is it not running".
 struct WaitExplanation {
     WaitReason reason = WaitReason::ready;
@@ -61,19 +49,6 @@ struct WaitExplanation {
     std::optional<Timestamp> until;   ///< scheduled, retry_backoff, rate_limited: when it may run
     std::optional<LimitScope> scope;  ///< the limit or pause in the way, when one is
     std::int64_t ahead = 0;           ///< queued: how many are before it
-};
-
-/// The explanation of `facts` at `now` (buckets refilled to now).
-WaitExplanation explain_wait(const WaitFacts& facts, Timestamp now);
-
-/// Waiting jobs of one (queue, kind, tenant, state) as a store counts them
-/// (Store::wait_groups): scheduled and retryable jobs that are already due count as available.
-struct WaitGroup {
-    std::string queue;
-    std::string kind;
-    std::string tenant;
-    JobState state = JobState::available;
-    std::int64_t count = 0;
 };
 
 /// How many waiting jobs of a queue wait for one reason.
@@ -84,13 +59,5 @@ struct WaitReasonCount {
 
     friend bool operator==(const WaitReasonCount&, const WaitReasonCount&) = default;
 };
-
-/// Classifies every group as explain_wait would its jobs (available groups: the first limit
-/// in the way, else no_worker, else queued), summed per (queue, reason), sorted by queue then
-/// reason; reasons with no jobs are left out. `workers` are the live ones.
-std::vector<WaitReasonCount> count_wait_reasons(const std::vector<WaitGroup>& groups,
-                                                const std::vector<LimitRecord>& limits,
-                                                const std::vector<WorkerRecord>& workers,
-                                                Timestamp now);
 
 }  // namespace jobq

@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
 #include "jobq/retry_policy.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::detail {
 

@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
-#include "jobq/store.hpp"
 #include "process.hpp"
 
 namespace jobq::test {

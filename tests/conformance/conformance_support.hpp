@@ -9,9 +9,9 @@
 
 #include <doctest/doctest.h>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job_state.hpp"
-#include "jobq/store.hpp"
 #include "store_factory.hpp"
 
 namespace doctest {

@@ -16,13 +16,13 @@
 #include <doctest/doctest.h>
 
 #include "conformance_support.hpp"
-#include "jobq/claim_plan.hpp"
+#include "jobq/backend/claim_plan.hpp"
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/notifier.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
-#include "jobq/notifier.hpp"
 #include "jobq/quota_exceeded.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::conformance {
 namespace {
@@ -419,6 +419,68 @@ TEST_CASE_FIXTURE(StoreTest,
     }
     CHECK(static_cast<int>(seen.size()) == tenants);
     CHECK(claims <= 2);
+}
+
+// The rotation rule of jobq/backend/tenant_rotation.hpp, claim by claim: jobs without a
+// tenant first and on top, then up to max_tenants_per_claim names after the cursor, wrapping;
+// the cursor moves to the last name visited when some were left out.
+std::string tenant_name(int i) {
+    return "t" + std::to_string(100 + i);
+}
+
+std::set<std::string> tenants_of(const std::vector<Job>& jobs) {
+    std::set<std::string> out;
+    for (const Job& j : jobs) out.insert(j.tenant);
+    return out;
+}
+
+std::set<std::string> tenant_range(int first, int last, bool plain = false) {
+    std::set<std::string> out;
+    for (int i = first; i <= last; ++i) out.insert(tenant_name(i));
+    if (plain) out.insert("");
+    return out;
+}
+
+TEST_CASE_FIXTURE(StoreTest, "flow: the tenant rotation visits names after the cursor, wrapping") {
+    const int max = max_tenants_per_claim;
+    for (int t = 0; t < max + 4; ++t) {
+        enqueue_n(store, 3, JobSpec{"k"}.queue("q").tenant(tenant_name(t)), at(0));
+    }
+    enqueue_n(store, 3, JobSpec{"k"}.queue("q"), at(0));
+    // A budget of one job per visited turn: each claim's tenants show its visit exactly.
+    ClaimResult r = claim_many(store, {{"q", max + 1}}, at(1));
+    CHECK(tenants_of(r.jobs) == tenant_range(0, max - 1, true));
+    CHECK(r.jobs.size() == static_cast<std::size_t>(max + 1));
+    CHECK(std::find(r.more.begin(), r.more.end(), "q") != r.more.end());
+
+    r = claim_many(store, {{"q", max + 1}}, at(2));
+    std::set<std::string> want = tenant_range(max, max + 3, true);   // after the cursor
+    const std::set<std::string> wrapped = tenant_range(0, max - 5);  // then from the start
+    want.insert(wrapped.begin(), wrapped.end());
+    CHECK(tenants_of(r.jobs) == want);
+    CHECK(std::find(r.more.begin(), r.more.end(), "q") != r.more.end());
+
+    r = claim_many(store, {{"q", max + 1}}, at(3));
+    want = tenant_range(max - 4, max + 3, true);
+    const std::set<std::string> wrapped_again = tenant_range(0, max - 9);
+    want.insert(wrapped_again.begin(), wrapped_again.end());
+    CHECK(tenants_of(r.jobs) == want);
+}
+
+TEST_CASE_FIXTURE(StoreTest,
+                  "flow: exactly a claim's worth of tenants after the cursor still wraps after") {
+    const int max = max_tenants_per_claim;
+    for (int t = 0; t < 2 * max; ++t) {
+        enqueue_n(store, 3, JobSpec{"k"}.queue("q").tenant(tenant_name(t)), at(0));
+    }
+    ClaimResult r = claim_many(store, {{"q", max}}, at(1));
+    CHECK(tenants_of(r.jobs) == tenant_range(0, max - 1));
+    r = claim_many(store, {{"q", max}}, at(2));
+    CHECK(tenants_of(r.jobs) == tenant_range(max, 2 * max - 1));
+    // The first half still has work and has waited longest: it is next, and the store said so.
+    CHECK(std::find(r.more.begin(), r.more.end(), "q") != r.more.end());
+    r = claim_many(store, {{"q", max}}, at(3));
+    CHECK(tenants_of(r.jobs) == tenant_range(0, max - 1));
 }
 
 TEST_CASE_FIXTURE(StoreTest, "flow: due scheduled and retryable tenant jobs are claimed too") {

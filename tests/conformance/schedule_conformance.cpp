@@ -15,11 +15,11 @@
 #include <doctest/doctest.h>
 
 #include "conformance_support.hpp"
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
 #include "jobq/schedule_record.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::conformance {
 namespace {

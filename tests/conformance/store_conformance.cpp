@@ -15,10 +15,10 @@
 #include <doctest/doctest.h>
 
 #include "conformance_support.hpp"
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::conformance {
 namespace {
@@ -823,7 +823,8 @@ TEST_CASE_FIXTURE(StoreTest, "list filters by state, queue, kind and tenant, new
     CHECK(list_ids(combined) == std::vector<JobId>{a1});
 }
 
-TEST_CASE_FIXTURE(StoreTest, "list filters by tag: any of a job's tags, exactly, with the other filters") {
+TEST_CASE_FIXTURE(StoreTest,
+                  "list filters by tag: any of a job's tags, exactly, with the other filters") {
     const JobId a1 = enqueue(store, JobSpec{"send"}.tag("urgent").tag("vip"));
     const JobId a2 = enqueue(store, JobSpec{"send"}.queue("mail").tag("vip"));
     enqueue(store, JobSpec{"send"}.tag("vip-lite"));  // a prefix is not a match

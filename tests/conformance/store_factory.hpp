@@ -6,7 +6,7 @@
 #include <memory>
 #include <string_view>
 
-#include "jobq/store.hpp"
+#include "jobq/backend/store.hpp"
 
 namespace jobq::conformance {
 

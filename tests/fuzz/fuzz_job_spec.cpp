@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobq/backend/new_job.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/json_input.hpp"
-#include "jobq/new_job.hpp"
 
 namespace {
 

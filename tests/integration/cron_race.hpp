@@ -15,7 +15,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/store.hpp"
+#include "jobq/backend/store.hpp"
 #include "process_harness.hpp"
 
 namespace jobq::itest {

@@ -13,9 +13,9 @@
 
 #include <doctest/doctest.h>
 
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
-#include "jobq/store.hpp"
 #include "process_harness.hpp"
 
 namespace jobq::itest {

@@ -29,8 +29,8 @@
 
 #include <doctest/doctest.h>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
-#include "jobq/store.hpp"
 
 extern char** environ;
 

@@ -19,11 +19,11 @@
 #include <doctest/doctest.h>
 #include <pqxx/pqxx>
 
+#include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
 #include "jobq/flow_limits.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/limit_scope.hpp"
-#include "jobq/notifier.hpp"
 #include "jobq/postgres/postgres_store.hpp"
 #include "jobq/quota_exceeded.hpp"
 #include "pg_fixture.hpp"

@@ -11,7 +11,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/new_job.hpp"
+#include "jobq/backend/new_job.hpp"
 #include "jobq/postgres/postgres_store.hpp"
 #include "pg_fixture.hpp"
 #include "wake_log.hpp"

@@ -19,12 +19,12 @@
 #include <doctest/doctest.h>
 #include <pqxx/pqxx>
 
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
 #include "jobq/postgres/postgres_store.hpp"
-#include "jobq/store.hpp"
 #include "process_harness.hpp"  // tests/integration
 
 namespace doctest {

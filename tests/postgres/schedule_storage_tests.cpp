@@ -22,9 +22,9 @@
 #include <doctest/doctest.h>
 #include <pqxx/pqxx>
 
+#include "jobq/backend/new_job.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
 #include "jobq/postgres/postgres_store.hpp"
 #include "jobq/schedule_record.hpp"
 #include "pg_fixture.hpp"

@@ -14,9 +14,9 @@
 
 #include <doctest/doctest.h>
 
+#include "jobq/backend/notifier.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/notifier.hpp"
-#include "jobq/store.hpp"
 #include "pg_fixture.hpp"
 
 namespace jobq::pgtest {

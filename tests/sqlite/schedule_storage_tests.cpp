@@ -19,10 +19,10 @@
 #include <unistd.h>
 
 #include "faulty_disk.hpp"
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/new_job.hpp"
-#include "jobq/notifier.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "schema.hpp"
 #include "statements.hpp"

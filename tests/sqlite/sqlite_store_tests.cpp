@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "faulty_disk.hpp"
+#include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
-#include "jobq/notifier.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "statements.hpp"
 

@@ -10,7 +10,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/claim_plan.hpp"
+#include "jobq/backend/claim_plan.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

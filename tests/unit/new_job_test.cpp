@@ -7,7 +7,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/new_job.hpp"
+#include "jobq/backend/new_job.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;
@@ -173,10 +173,12 @@ TEST_SUITE_END();
 TEST_CASE("a payload over the size limit is refused with its size and the limit") {
     const std::string big(1 << 20, 'x');  // the payload's text is this plus {"b":""}
     jobq::test::check_invalid_argument(
-        [&] { to_new_job(JobSpec{"k", {{"b", big}}}, reference_time()); }, "payload",
-        {"1048584 bytes", "limit of 1048576 bytes", "queue 'default'"});
-    CHECK_NOTHROW(to_new_job(JobSpec{"k", {{"b", std::string((1 << 20) - 8, 'x')}}},
-                             reference_time()));
+        [&] {
+            to_new_job(JobSpec{"k", {{"b", big}}}, reference_time());
+        },
+        "payload", {"1048584 bytes", "limit of 1048576 bytes", "queue 'default'"});
+    CHECK_NOTHROW(
+        to_new_job(JobSpec{"k", {{"b", std::string((1 << 20) - 8, 'x')}}}, reference_time()));
 }
 
 TEST_CASE("a queue's own payload limit overrides the default one") {

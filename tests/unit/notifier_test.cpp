@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/notifier.hpp"
+#include "jobq/backend/notifier.hpp"
 
 using jobq::LocalNotifier;
 using jobq::Subscription;

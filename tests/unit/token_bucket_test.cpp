@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/token_bucket.hpp"
+#include "jobq/backend/token_bucket_refill.hpp"
 #include "support.hpp"
 
 using namespace std::chrono_literals;

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/time_format.hpp"
 #include "jobq/wait_reason.hpp"
 #include "support.hpp"

@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "jobq/weighted_split.hpp"
+#include "detail/weighted_split.hpp"
 
 using jobq::SlotDemand;
 using jobq::split_by_weight;

@@ -8,9 +8,9 @@
 
 // PostgresOptions is a plain struct, so its header is usable (for parsing) even in a build
 // without the PostgreSQL backend; only open_store needs the library (JOBQ_TOOLS_HAVE_POSTGRES).
+#include "jobq/backend/store.hpp"
 #include "jobq/postgres/postgres_store.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::tools {
 

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "common/open_store.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/queue.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::cli {
 

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "jobq/backend/token_bucket_refill.hpp"
 #include "jobq/time_format.hpp"
-#include "jobq/token_bucket.hpp"
 #include "output.hpp"
 
 namespace jobq::cli {

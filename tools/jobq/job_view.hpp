@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::cli {
 

@@ -1,7 +1,7 @@
 #pragma once
 // The one way this backend inserts jobs: insert(), enqueue_in() and fire_schedule() all go
 // through insert_jobs(), so unique keys and wake-ups behave the same whoever enqueues; and the
-// tenant quotas that insert() and enqueue_in() check (QuotaCheck).
+// tenant quotas that insert() and enqueue_in() check (TenantQuotas).
 
 #include <algorithm>
 #include <cstdint>
@@ -16,10 +16,10 @@
 #include <pqxx/result>
 
 #include "job_row.hpp"
+#include "jobq/backend/job_columns.hpp"
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/tenant_quota.hpp"
 #include "jobq/clock.hpp"
-#include "jobq/detail/job_columns.hpp"
-#include "jobq/new_job.hpp"
-#include "jobq/quota_exceeded.hpp"
 #include "pg_array.hpp"
 #include "statements.hpp"
 
@@ -90,34 +90,6 @@ class InsertBatch {
     std::size_t size_ = 0;
 };
 
-// The quotas of one insert: for each tenant of the batch that has max_queued, the limit and
-// how many jobs it has queued, counting the batch's new jobs as they are admitted.
-class QuotaCheck {
-  public:
-    void add(std::string tenant, std::int64_t limit, std::int64_t queued) {
-        tenants_[std::move(tenant)] = Entry{limit, queued};
-    }
-    bool empty() const { return tenants_.empty(); }
-
-    // Counts `job` (about to be inserted, not coalesced) against its tenant's quota; throws
-    // QuotaExceeded when the tenant has max_queued jobs queued already.
-    void admit(const NewJob& job) {
-        if (job.tenant.empty()) return;
-        const auto it = tenants_.find(job.tenant);
-        if (it == tenants_.end()) return;
-        Entry& e = it->second;
-        if (e.queued >= e.limit) throw QuotaExceeded(job.tenant, e.limit, e.queued);
-        ++e.queued;
-    }
-
-  private:
-    struct Entry {
-        std::int64_t limit = 0;
-        std::int64_t queued = 0;
-    };
-    std::unordered_map<std::string, Entry> tenants_;
-};
-
 // The distinct tenants of `jobs` as an array literal; empty when no job has a tenant.
 template <class Jobs>
 std::string tenants_of(const Jobs& jobs) {
@@ -136,8 +108,8 @@ std::string tenants_of(const Jobs& jobs) {
 // queued jobs in a statement of its own, whose snapshot includes every insert committed by
 // whoever held the lock before.
 template <class Exec>
-QuotaCheck load_quotas(Exec&& exec, const std::string& tenants, const std::string& schema) {
-    QuotaCheck check;
+TenantQuotas load_quotas(Exec&& exec, const std::string& tenants, const std::string& schema) {
+    TenantQuotas check;
     const pqxx::result limited = exec(Sql::quota_lock, tenants, schema);
     if (limited.empty()) return check;
     std::unordered_map<std::string, std::int64_t> limits;
@@ -163,7 +135,7 @@ QuotaCheck load_quotas(Exec&& exec, const std::string& tenants, const std::strin
 template <class Exec, class Jobs>
 std::vector<InsertResult> insert_jobs(Exec&& exec, const Jobs& jobs, const std::string& schema,
                                       const char* channel, const char* quota_guard = nullptr,
-                                      QuotaCheck* quota = nullptr) {
+                                      TenantQuotas* quota = nullptr) {
     std::vector<InsertResult> results;
     results.reserve(std::size(jobs));
     InsertBatch batch;
@@ -176,7 +148,7 @@ std::vector<InsertResult> insert_jobs(Exec&& exec, const Jobs& jobs, const std::
     };
     for (const NewJob& job : jobs) {
         if (job.unique_key.empty()) {
-            if (quota != nullptr) quota->admit(job);
+            if (quota != nullptr) quota->admit(job.tenant);
             batch.add(job);
             continue;
         }
@@ -192,7 +164,7 @@ std::vector<InsertResult> insert_jobs(Exec&& exec, const Jobs& jobs, const std::
             results.push_back({RowView(found[0]).int64(0), true});
             continue;
         }
-        if (quota != nullptr) quota->admit(job);
+        if (quota != nullptr) quota->admit(job.tenant);
         batch.add(job);
         flush();
     }

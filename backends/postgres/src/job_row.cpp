@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "jobq/detail/job_columns.hpp"
+#include "jobq/backend/job_columns.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq::postgres_detail {

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <thread>
 
-#include "jobq/notifier.hpp"
+#include "jobq/backend/notifier.hpp"
 
 namespace jobq::postgres_detail {
 

@@ -26,7 +26,8 @@
 
 #include <fmt/format.h>
 
-#include "jobq/claim_plan.hpp"
+#include "jobq/backend/claim_plan.hpp"
+#include "jobq/backend/tenant_rotation.hpp"
 #include "jobq/postgres/postgres_store.hpp"
 #include "limit_row.hpp"
 #include "store_impl.hpp"
@@ -67,31 +68,17 @@ struct Scan {
     std::vector<LimitRecord> queue_rows;  // the demanded queues' rows, read without a lock
 };
 
-// The tenants one claim of a queue fetches from ("" for jobs without a tenant).
-struct Visit {
-    std::vector<std::string> tenants;
-    bool more = false;  // tenants beyond these have work: claim again soon
-};
-
-// Rotation order after `cursor`: the names above it first, then (wrapping) the rest, each part
-// in byte order. "" (no tenant) is below every name.
-Visit plan_visit(const QueueScan& scan, const std::optional<std::string>& cursor) {
-    std::set<std::string> names(scan.after.begin(), scan.after.end());
-    names.insert(scan.wrap.begin(), scan.wrap.end());
-    names.insert(scan.promoted.begin(), scan.promoted.end());
-    if (scan.plain) names.insert("");
-    std::vector<std::string> order(names.begin(), names.end());
-    if (cursor) {
-        std::stable_partition(order.begin(), order.end(),
-                              [&](const std::string& t) { return t > *cursor; });
-    }
-    constexpr auto max = static_cast<std::size_t>(max_tenants_per_claim);
-    Visit v;
-    // The scans stop after max + 1 names (or max when wrapping): more may lie beyond.
-    v.more = order.size() > max || scan.wrap.size() >= max;
-    if (order.size() > max) order.resize(max);
-    v.tenants = std::move(order);
-    return v;
+// The facts plan_tenant_visit asks for, as the scan found them.
+TenantFacts tenant_facts(const QueueScan& scan) {
+    TenantFacts facts;
+    facts.plain = scan.plain;
+    facts.named = scan.after;
+    facts.named.insert(facts.named.end(), scan.wrap.begin(), scan.wrap.end());
+    // Jobs just promoted are real work too, even beyond the scanned names.
+    facts.named.insert(facts.named.end(), scan.promoted.begin(), scan.promoted.end());
+    facts.plain = facts.plain || std::any_of(scan.promoted.begin(), scan.promoted.end(),
+                                             [](const std::string& t) { return t.empty(); });
+    return facts;
 }
 
 Scan read_scan(const pqxx::result& r) {
@@ -211,7 +198,7 @@ std::vector<Job> claim_under_limits(Impl& impl, const ClaimRequest& request,
     std::vector<Demand> demands;
     // Which tenants each queue visits this time; the rotation moves on at once, so a claim
     // running beside this one starts further on.
-    std::vector<Visit> visits;
+    std::vector<TenantVisit> visits;
     std::set<std::string> tenants;
     {
         std::lock_guard lock(impl.rotation_mutex);
@@ -223,15 +210,11 @@ std::vector<Job> claim_under_limits(Impl& impl, const ClaimRequest& request,
             }
             const auto it = scan.queues.find(d.queue);
             if (it == scan.queues.end()) continue;
-            const auto cur = impl.rotation.find(d.queue);
-            Visit v = plan_visit(it->second, cur == impl.rotation.end()
-                                                 ? std::nullopt
-                                                 : std::optional<std::string>(cur->second));
+            std::string& cursor = impl.rotation[d.queue];
+            TenantVisit v = plan_tenant_visit(tenant_facts(it->second), cursor);
+            cursor = v.cursor;
             if (v.tenants.empty()) continue;
-            if (v.more) {
-                impl.rotation[d.queue] = v.tenants.back();
-                result.more.push_back(d.queue);
-            }
+            if (v.more) result.more.push_back(d.queue);
             for (const std::string& t : v.tenants) {
                 if (!t.empty()) tenants.insert(t);
             }
@@ -367,11 +350,7 @@ ClaimResult PostgresStore::claim(const ClaimRequest& request) {
             for (const Demand& d : which) {
                 queues.add(d.queue);
                 const auto it = impl_->rotation.find(d.queue);
-                if (it == impl_->rotation.end()) {
-                    cursors.add_null();
-                } else {
-                    cursors.add(it->second);
-                }
+                cursors.add_text_or_null(it == impl_->rotation.end() ? std::string() : it->second);
             }
         }
         Scan scan = read_scan(impl_->exec("claim", Sql::flow_scan, std::move(queues).finish(),

@@ -13,9 +13,9 @@
 
 #include <fmt/format.h>
 
+#include "jobq/backend/token_bucket_refill.hpp"
 #include "jobq/error.hpp"
 #include "jobq/postgres/postgres_store.hpp"
-#include "jobq/token_bucket.hpp"
 #include "limit_row.hpp"
 #include "store_impl.hpp"
 

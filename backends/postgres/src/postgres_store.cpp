@@ -107,18 +107,18 @@ std::vector<InsertResult> PostgresStore::insert(std::span<const NewJob> jobs) {
         results = insert_jobs(exec, jobs, schema, nullptr, text_or_null(tenants));
         if (results.size() != jobs.size()) {
             results = impl_->in_transaction("insert", [&](auto& exec) {
-                postgres_detail::QuotaCheck quota = load_quotas(exec, tenants, schema);
-                for (const NewJob& job : jobs) quota.admit(job);  // throws before any write
+                TenantQuotas quota = load_quotas(exec, tenants, schema);
+                for (const NewJob& job : jobs) quota.admit(job.tenant);  // throws before any write
                 return insert_jobs(exec, jobs, schema, nullptr);
             });
         }
     } else {
         results = impl_->in_transaction("insert", [&](auto& exec) {
-            postgres_detail::QuotaCheck quota;
+            TenantQuotas quota;
             if (!tenants.empty()) quota = load_quotas(exec, tenants, schema);
             // A quota exceeded midway throws out of the uncommitted transaction: nothing stays.
             return insert_jobs(exec, jobs, schema, nullptr, nullptr,
-                               quota.empty() ? nullptr : &quota);
+                               !quota.any() ? nullptr : &quota);
         });
     }
     impl_->wake_inserted(jobs, results);
@@ -147,12 +147,12 @@ std::vector<InsertResult> PostgresStore::enqueue_in(pqxx::transaction_base& tx,
             if (results.size() == jobs.size()) return results;
             // A tenant has a quota: every job is new, so the check is done before any write
             // and a QuotaExceeded leaves the caller's transaction as it found it.
-            postgres_detail::QuotaCheck quota = load_quotas(exec, tenants, schema);
-            for (const NewJob& job : jobs) quota.admit(job);
+            TenantQuotas quota = load_quotas(exec, tenants, schema);
+            for (const NewJob& job : jobs) quota.admit(job.tenant);
             return insert_jobs(exec, jobs, schema, channel);
         }
-        postgres_detail::QuotaCheck quota = load_quotas(exec, tenants, schema);
-        if (quota.empty()) return insert_jobs(exec, jobs, schema, channel);
+        TenantQuotas quota = load_quotas(exec, tenants, schema);
+        if (!quota.any()) return insert_jobs(exec, jobs, schema, channel);
         // Which unique jobs coalesce is known only while inserting: the jobs go in under a
         // savepoint that a QuotaExceeded rolls back, so the caller's transaction stays usable
         // and holds none of them. (Other errors leave it as they always have.)

@@ -4,7 +4,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/transaction>
 
-#include "jobq/detail/schema_check.hpp"
+#include "jobq/backend/schema_check.hpp"
 #include "jobq/error.hpp"
 #include "statements.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "jobq/detail/job_columns.hpp"
+#include "jobq/backend/job_columns.hpp"
 
 namespace jobq::postgres_detail {
 
@@ -457,8 +457,9 @@ void Statements::add_flow_statements() {
     // available first (SKIP LOCKED, as promote_due). Rows, by `part`:
     //   'a' tenant:  the queue's tenants with available jobs after the cursor, by a skip-scan
     //                of the tenant claim index (at most $4 + 1: one more says there are more);
-    //   'w' tenant:  when those were fewer than $4, tenants from the start up to the cursor
-    //                (the rotation wraps; at most $4);
+    //   'w' tenant:  when those were not more than $4, tenants from the start up to the
+    //                cursor (the rotation wraps; at most $4 + 1);
+    //   (what plan_tenant_visit, jobq/backend/tenant_rotation.hpp, asks a backend to find)
     //   'p':         the queue has available jobs without a tenant;
     //   'd' tenant:  tenants of the jobs just promoted (invisible to the scans above, which
     //                read the statement's snapshot; NULL: no tenant);
@@ -480,11 +481,11 @@ void Statements::add_flow_statements() {
         " wrap(queue, cursor, tenant, n) AS (SELECT d.queue, d.cursor, " +
         next_tenant("d.queue", "") +
         ", 1 FROM demand d WHERE d.cursor IS NOT NULL AND (SELECT count(*) FROM after a"
-        " WHERE a.queue = d.queue AND a.tenant IS NOT NULL) < $4"
+        " WHERE a.queue = d.queue AND a.tenant IS NOT NULL) <= $4"
         " UNION ALL SELECT w.queue, w.cursor, " +
         next_tenant("w.queue", "w.tenant") +
         ", w.n + 1 FROM wrap w WHERE w.tenant IS NOT NULL AND w.tenant COLLATE \"C\" < w.cursor"
-        " AND w.n < $4)"
+        " AND w.n <= $4)"
         " SELECT s.*, " +
         no_limit_row +
         " FROM (SELECT 'a' AS part, queue, tenant FROM after WHERE tenant IS NOT NULL"

@@ -46,7 +46,7 @@ struct PostgresStore::Impl {
     std::mutex running_rows;
     // Flow claims (postgres_claim.cpp): whether the last look found limit rows, so the next
     // claim goes to the flow path without trying the plain claim first; and per queue the
-    // last tenant a claim fetched from, where the next one starts (the tenant rotation).
+    // tenant rotation cursor (plan_tenant_visit says how it moves).
     std::atomic<bool> flow_hint{false};
     std::mutex rotation_mutex;
     std::unordered_map<std::string, std::string> rotation;

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "job_row.hpp"
+#include "jobq/backend/tenant_rotation.hpp"
 #include "limit_row.hpp"
 
 namespace jobq::sqlite_detail {
@@ -38,7 +39,7 @@ FlowClaim::FlowClaim(Connection& writer, bool any_limits, std::string_view worke
       now_(now),
       lease_(lease_expires_at) {}
 
-void FlowClaim::claim_queue(const QueueDemand& demand, const std::string& cursor,
+void FlowClaim::claim_queue(const QueueDemand& demand, std::string& cursor,
                             std::vector<Job>& jobs) {
     const std::vector<std::string> tenants = tenants_of(demand.queue, cursor);
     if (tenants.empty()) return;  // nothing available: no row needs reading
@@ -91,39 +92,29 @@ void FlowClaim::claim_queue(const QueueDemand& demand, const std::string& cursor
     apply(plan.updates);
 }
 
-std::vector<std::string> FlowClaim::tenants_of(const std::string& queue,
-                                               const std::string& cursor) {
-    std::vector<std::string> tenants;
+std::vector<std::string> FlowClaim::tenants_of(const std::string& queue, std::string& cursor) {
+    // The facts plan_tenant_visit asks for, one index seek per name: the first names after the
+    // cursor, then the first names from the start up to it.
+    TenantFacts facts;
     {
         Statement plain = w_.statement(Sql::queue_has_plain_jobs, op);
         plain.bind(1, std::string_view{queue});
-        if (plain.step()) tenants.emplace_back();
+        facts.plain = plain.step();
     }
-    // The rotation: tenants after the cursor, then from the first one up to the cursor itself
-    // (the previous claim may not have taken all of its jobs).
-    bool wrapped = false;
-    std::string last = cursor;
-    auto next = [&]() -> std::optional<std::string> {
-        if (!wrapped) {
-            if (std::optional<std::string> t = tenant_after(queue, last)) return last = *t;
-            if (cursor.empty()) return std::nullopt;  // started at the first: all seen
-            wrapped = true;
-            last.clear();
+    const int wanted = max_tenants_per_claim + 1;
+    auto collect = [&](std::string last, bool up_to_cursor) {
+        for (int n = 0; n < wanted; ++n) {
+            std::optional<std::string> t = tenant_after(queue, last);
+            if (!t || (up_to_cursor && *t > cursor)) return;
+            facts.named.push_back(last = std::move(*t));
         }
-        std::optional<std::string> t = tenant_after(queue, last);
-        if (!t || *t > cursor) return std::nullopt;
-        return last = *t;
     };
-    int named = 0;
-    while (named < max_tenants_per_claim) {
-        std::optional<std::string> t = next();
-        if (!t) break;
-        tenants.push_back(std::move(*t));
-        ++named;
-    }
-    if (named > 0) cursors[queue] = tenants.back();
-    if (named == max_tenants_per_claim && next()) more.push_back(queue);
-    return tenants;
+    collect(cursor, false);
+    if (!cursor.empty()) collect(std::string(), true);
+    TenantVisit visit = plan_tenant_visit(facts, cursor);
+    cursor = visit.cursor;
+    if (visit.more) more.push_back(queue);
+    return std::move(visit.tenants);
 }
 
 std::optional<std::string> FlowClaim::tenant_after(const std::string& queue,

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "connection.hpp"
-#include "jobq/claim_plan.hpp"
+#include "jobq/backend/claim_plan.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
 #include "jobq/limit_record.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::sqlite_detail {
 
@@ -27,20 +27,17 @@ class FlowClaim {
               Timestamp lease_expires_at);
 
     /// Claims from one queue, appending the started jobs to `jobs` in start order. `cursor` is
-    /// the queue's rotation cursor: the tenant the previous claim of this store visited last.
-    void claim_queue(const QueueDemand& demand, const std::string& cursor, std::vector<Job>& jobs);
+    /// the queue's tenant rotation cursor (jobq/backend/tenant_rotation.hpp); it moves on here.
+    void claim_queue(const QueueDemand& demand, std::string& cursor, std::vector<Job>& jobs);
 
     /// Queues whose tenants this claim could not all visit.
     std::vector<std::string> more;
     /// The earliest time a bucket that held a job back has a token again.
     std::optional<Timestamp> throttled_until;
-    /// New rotation cursors by queue; the store keeps them once the claim has committed.
-    std::map<std::string, std::string> cursors;
 
   private:
-    // The tenants of `queue` with available jobs, "" first for jobs without one; at most
-    // max_tenants_per_claim named tenants from after `cursor`, wrapping.
-    std::vector<std::string> tenants_of(const std::string& queue, const std::string& cursor);
+    // The tenants of `queue` this claim visits (plan_tenant_visit), moving `cursor` on.
+    std::vector<std::string> tenants_of(const std::string& queue, std::string& cursor);
     std::optional<std::string> tenant_after(const std::string& queue, const std::string& above);
     // The rows that apply to a claim of `queue` from `tenants`.
     std::vector<LimitRecord> rows_for(const std::string& queue,

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "job_row.hpp"
-#include "jobq/quota_exceeded.hpp"
+#include "jobq/backend/tenant_quota.hpp"
 
 namespace jobq::sqlite_detail {
 
@@ -31,25 +31,22 @@ Statement statement_on(sqlite3* db, Connection* cached, Sql id, std::string_view
     return prepare_once(db, sql_text(id), op);
 }
 
-// A tenant's quota as this batch uses it up: read once per tenant per batch, then counted on.
-struct Quota {
-    std::optional<std::int64_t> max_queued;  // none: no quota
+// Records `tenant`'s quota in `quotas` as the store holds it.
+void read_quota(sqlite3* db, Connection* cached, const std::string& tenant, std::string_view op,
+                TenantQuotas& quotas) {
+    std::optional<std::int64_t> max_queued;
     std::int64_t queued = 0;
-};
-
-Quota read_quota(sqlite3* db, Connection* cached, const std::string& tenant, std::string_view op) {
-    Quota q;
     {
         Statement s = statement_on(db, cached, Sql::tenant_max_queued, op);
         s.bind(1, std::string_view{tenant});
-        if (s.step()) q.max_queued = s.int64(0);
+        if (s.step()) max_queued = s.int64(0);
     }
-    if (q.max_queued) {
+    if (max_queued) {
         Statement s = statement_on(db, cached, Sql::tenant_queued, op);
         s.bind(1, std::string_view{tenant});
-        if (s.step()) q.queued = s.int64(0);
+        if (s.step()) queued = s.int64(0);
     }
-    return q;
+    quotas.add(tenant, max_queued, queued);
 }
 
 }  // namespace
@@ -59,7 +56,7 @@ std::vector<InsertResult> insert_jobs(sqlite3* db, Connection* cached, Statement
                                       std::vector<std::string_view>& queues, bool quotas) {
     std::vector<InsertResult> results;
     results.reserve(jobs.size());
-    std::map<std::string, Quota, std::less<>> used;  // only tenants of this batch
+    TenantQuotas used;  // only tenants of this batch
     for (const NewJob& job : jobs) {
         if (!job.unique_key.empty()) {
             if (const JobId existing = find_duplicate(find_unique, job); existing != 0) {
@@ -68,18 +65,8 @@ std::vector<InsertResult> insert_jobs(sqlite3* db, Connection* cached, Statement
             }
         }
         if (quotas && !job.tenant.empty()) {
-            auto it = used.find(job.tenant);
-            if (it == used.end()) {
-                it =
-                    used.emplace(job.tenant, read_quota(db, cached, job.tenant, insert.op())).first;
-            }
-            Quota& q = it->second;
-            if (q.max_queued) {
-                if (q.queued >= *q.max_queued) {
-                    throw QuotaExceeded(job.tenant, *q.max_queued, q.queued);
-                }
-                ++q.queued;
-            }
+            if (!used.knows(job.tenant)) read_quota(db, cached, job.tenant, insert.op(), used);
+            used.admit(job.tenant);  // throws QuotaExceeded before this job is written
         }
         const std::string tags = encode_strings(job.tags);
         insert.bind(1, std::string_view{job.kind});

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "connection.hpp"
-#include "jobq/new_job.hpp"
-#include "jobq/store.hpp"
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/store.hpp"
 
 namespace jobq::sqlite_detail {
 

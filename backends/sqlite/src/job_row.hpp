@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "connection.hpp"
-#include "jobq/detail/job_columns.hpp"
+#include "jobq/backend/job_columns.hpp"
 #include "jobq/job.hpp"
 
 namespace jobq::sqlite_detail {

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "jobq/notifier.hpp"
+#include "jobq/backend/notifier.hpp"
 
 namespace jobq::sqlite_detail {
 

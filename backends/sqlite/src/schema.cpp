@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "jobq/detail/schema_check.hpp"
+#include "jobq/backend/schema_check.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq::sqlite_detail {

@@ -15,9 +15,9 @@
 
 #include "connection.hpp"
 #include "job_row.hpp"
+#include "jobq/backend/token_bucket_refill.hpp"
 #include "jobq/job_state.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
-#include "jobq/token_bucket.hpp"
 #include "limit_row.hpp"
 #include "store_impl.hpp"
 
@@ -60,21 +60,6 @@ std::int64_t count_running(Connection& w, const LimitScope& scope, std::string_v
     s.bind(2, std::string_view{scope.name});
     return s.step() ? s.int64(0) : 0;
 }
-
-// A consistent snapshot for several reads on the reader connection. Ends with ROLLBACK, which
-// for a read is the same as COMMIT and cannot fail half-way.
-class ReadTransaction {
-  public:
-    ReadTransaction(Connection& conn, std::string_view op) : conn_(conn) {
-        conn_.exec("BEGIN", op);
-    }
-    ~ReadTransaction() { sqlite_detail::rollback_quietly(conn_.handle()); }
-    ReadTransaction(const ReadTransaction&) = delete;
-    ReadTransaction& operator=(const ReadTransaction&) = delete;
-
-  private:
-    Connection& conn_;
-};
 
 bool is_due(const Job& job, Timestamp now) {
     return job.state == JobState::available ||
@@ -231,50 +216,45 @@ std::vector<WorkerRecord> SqliteStore::workers(Timestamp now) {
 
 std::optional<WaitFacts> SqliteStore::wait_facts(JobId id, Timestamp now) {
     constexpr std::string_view op = "wait_facts";
-    Connection& r = *impl_->reader;
-    std::lock_guard lock(r.mutex());
-    impl_->require_schema(r);
-    ReadTransaction snapshot(r, op);
-    WaitFacts facts;
-    {
-        Statement s = r.statement(Sql::get, op);
-        s.bind(1, id);
-        if (!s.step()) return std::nullopt;
-        facts.job = sqlite_detail::read_job(s);
-    }
-    const Job& job = facts.job;
-    std::vector<LimitScope> scopes{LimitScope::queue(job.queue), LimitScope::kind(job.kind)};
-    if (!job.tenant.empty()) scopes.push_back(LimitScope::tenant(job.tenant));
-    for (const LimitScope& scope : scopes) {
-        if (std::optional<LimitRecord> row = find_limit(r, Sql::limit_get, scope, op)) {
-            facts.limits.push_back(std::move(*row));
+    return impl_->read_snapshot(op, [&](Connection& r) -> std::optional<WaitFacts> {
+        WaitFacts facts;
+        {
+            Statement s = r.statement(Sql::get, op);
+            s.bind(1, id);
+            if (!s.step()) return std::nullopt;
+            facts.job = sqlite_detail::read_job(s);
         }
-    }
-    // Counted among available and due jobs alike: a claim promotes the due ones first.
-    if (is_due(job, now)) {
-        Statement s = r.statement(Sql::wait_ahead, op);
-        s.bind(1, std::string_view{job.queue});
-        s.bind(2, job.priority);
-        s.bind(3, job.run_at);
-        s.bind(4, job.id);
-        s.bind(5, now);
-        if (s.step()) facts.ahead = s.int64(0);
-    }
-    {
-        Statement s = r.statement(Sql::wait_workers, op);
-        s.bind(1, now);
-        s.bind(2, std::string_view{job.queue});
-        while (s.step()) facts.workers.push_back(sqlite_detail::read_worker(s));
-    }
-    return facts;
+        const Job& job = facts.job;
+        std::vector<LimitScope> scopes{LimitScope::queue(job.queue), LimitScope::kind(job.kind)};
+        if (!job.tenant.empty()) scopes.push_back(LimitScope::tenant(job.tenant));
+        for (const LimitScope& scope : scopes) {
+            if (std::optional<LimitRecord> row = find_limit(r, Sql::limit_get, scope, op)) {
+                facts.limits.push_back(std::move(*row));
+            }
+        }
+        // Counted among available and due jobs alike: a claim promotes the due ones first.
+        if (is_due(job, now)) {
+            Statement s = r.statement(Sql::wait_ahead, op);
+            s.bind(1, std::string_view{job.queue});
+            s.bind(2, job.priority);
+            s.bind(3, job.run_at);
+            s.bind(4, job.id);
+            s.bind(5, now);
+            if (s.step()) facts.ahead = s.int64(0);
+        }
+        {
+            Statement s = r.statement(Sql::wait_workers, op);
+            s.bind(1, now);
+            s.bind(2, std::string_view{job.queue});
+            while (s.step()) facts.workers.push_back(sqlite_detail::read_worker(s));
+        }
+        return facts;
+    });
 }
 
 std::vector<WaitGroup> SqliteStore::wait_groups(Timestamp now) {
     std::vector<WaitGroup> groups;
-    {
-        Connection& r = *impl_->reader;
-        std::lock_guard lock(r.mutex());
-        impl_->require_schema(r);
+    impl_->read([&](Connection& r) {
         Statement s = r.statement(Sql::wait_groups, "wait_groups");
         s.bind(1, now);
         while (s.step()) {
@@ -288,7 +268,7 @@ std::vector<WaitGroup> SqliteStore::wait_groups(Timestamp now) {
             g.count = s.int64(4);
             groups.push_back(std::move(g));
         }
-    }
+    });
     std::sort(groups.begin(), groups.end(), [](const WaitGroup& a, const WaitGroup& b) {
         return std::tie(a.queue, a.kind, a.tenant, a.state) <
                std::tie(b.queue, b.kind, b.tenant, b.state);

@@ -281,20 +281,16 @@ FireResult SqliteStore::fire_schedule(const FireRequest& request) {
     constexpr std::string_view op = "fire_schedule";
     FireResult result;
     std::vector<std::string_view> queues;
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, op);
+    impl_->transact(op, [&](Connection& w) {
         {
             Statement s = w.statement(Sql::schedule_fire, op);
             s.bind(1, std::string_view{request.name});
             s.bind(2, request.expected_cursor);
             s.bind(3, request.new_cursor);
             s.run();
-            // Another scheduler moved the cursor first, or the schedule is paused or gone;
-            // the transaction rolls back with nothing written.
-            if (!changed_rows(w)) return result;
+            // Another scheduler moved the cursor first, or the schedule is paused or gone:
+            // nothing was written, nothing more is.
+            if (!changed_rows(w)) return;
         }
         result.jobs.reserve(request.windows.size());
         Statement exists = w.statement(Sql::schedule_run_exists, op);
@@ -329,9 +325,8 @@ FireResult SqliteStore::fire_schedule(const FireRequest& request) {
         for (const ScheduleRun& skipped : request.skipped) {
             insert_run(run, request.name, as_skipped(skipped));
         }
-        tx.commit();
         result.applied = true;
-    }
+    });
     // After the lock is released, as insert() does: a woken worker claims through the writer.
     impl_->notify(queues);
     return result;

@@ -17,9 +17,9 @@
 #include "flow_claim.hpp"
 #include "job_insert.hpp"
 #include "job_row.hpp"
-#include "jobq/detail/job_columns.hpp"
+#include "jobq/backend/job_columns.hpp"
+#include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
-#include "jobq/notifier.hpp"
 #include "notifier_registry.hpp"
 #include "schema.hpp"
 #include "store_impl.hpp"
@@ -301,58 +301,52 @@ InsertResult SqliteStore::enqueue_in(sqlite3* connection, const JobSpec& spec, c
 ClaimResult SqliteStore::claim(const ClaimRequest& request) {
     ClaimResult result;
     std::vector<Job>& jobs = result.jobs;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    impl_->require_schema(w);
-    Transaction tx(w, "claim");
-    Timestamp now = request.now;
-    Timestamp lease = request.lease_expires_at;
-    if (request.clock != nullptr) {
-        // Read once the write lock is held: no completion that freed a slot can commit after
-        // the start it made room for.
-        now = request.clock->now();
-        lease += now - request.now;
-    }
-    {
-        // Due scheduled and retryable jobs join the available ones first, so one index walk
-        // per queue sees every claimable job in order.
-        Statement promote = w.statement(Sql::promote_due, "claim");
-        promote.bind(1, now);
-        promote.run();
-    }
-    // With no limit row at all, a queue whose available jobs have no tenant is claimed as in
-    // version 2; anything else goes through the flow claim (limits, tenants taking turns).
-    const bool any_limits = w.statement(Sql::any_limits, "claim").step();
     std::optional<sqlite_detail::FlowClaim> flow;
-    Statement claim = w.statement(Sql::claim, "claim");
-    for (const QueueDemand& demand : request.queues) {
-        if (demand.limit <= 0) continue;
-        if (any_limits || queue_has_tenant_jobs(w, demand.queue)) {
-            if (!flow) flow.emplace(w, any_limits, request.worker_id, now, lease);
-            const auto cursor = impl_->tenant_cursors.find(demand.queue);
-            flow->claim_queue(demand, cursor != impl_->tenant_cursors.end() ? cursor->second : "",
-                              jobs);
-            continue;
+    impl_->transact("claim", [&](Connection& w) {
+        Timestamp now = request.now;
+        Timestamp lease = request.lease_expires_at;
+        if (request.clock != nullptr) {
+            // Read once the write lock is held: no completion that freed a slot can commit after
+            // the start it made room for.
+            now = request.clock->now();
+            lease += now - request.now;
         }
-        const std::size_t first = jobs.size();
-        claim.bind(1, now);
-        claim.bind(2, std::string_view{request.worker_id});
-        claim.bind(3, lease);
-        claim.bind(4, std::string_view{demand.queue});
-        claim.bind(5, demand.limit);
-        while (claim.step()) jobs.push_back(sqlite_detail::read_job(claim));
-        claim.reset();
-        // RETURNING gives rows in no promised order; callers get them in claim order.
-        std::sort(jobs.begin() + static_cast<std::ptrdiff_t>(first), jobs.end(),
-                  [](const Job& a, const Job& b) {
-                      return std::tie(a.priority, a.run_at, a.id) <
-                             std::tie(b.priority, b.run_at, b.id);
-                  });
-    }
-    tx.commit();
+        {
+            // Due scheduled and retryable jobs join the available ones first, so one index walk
+            // per queue sees every claimable job in order.
+            Statement promote = w.statement(Sql::promote_due, "claim");
+            promote.bind(1, now);
+            promote.run();
+        }
+        // With no limit row at all, a queue whose available jobs have no tenant is claimed as in
+        // version 2; anything else goes through the flow claim (limits, tenants taking turns).
+        const bool any_limits = w.statement(Sql::any_limits, "claim").step();
+        Statement claim = w.statement(Sql::claim, "claim");
+        for (const QueueDemand& demand : request.queues) {
+            if (demand.limit <= 0) continue;
+            if (any_limits || queue_has_tenant_jobs(w, demand.queue)) {
+                if (!flow) flow.emplace(w, any_limits, request.worker_id, now, lease);
+                // The store's lock is held: the cursor is this claim's to move.
+                flow->claim_queue(demand, impl_->tenant_cursors[demand.queue], jobs);
+                continue;
+            }
+            const std::size_t first = jobs.size();
+            claim.bind(1, now);
+            claim.bind(2, std::string_view{request.worker_id});
+            claim.bind(3, lease);
+            claim.bind(4, std::string_view{demand.queue});
+            claim.bind(5, demand.limit);
+            while (claim.step()) jobs.push_back(sqlite_detail::read_job(claim));
+            claim.reset();
+            // RETURNING gives rows in no promised order; callers get them in claim order.
+            std::sort(jobs.begin() + static_cast<std::ptrdiff_t>(first), jobs.end(),
+                      [](const Job& a, const Job& b) {
+                          return std::tie(a.priority, a.run_at, a.id) <
+                                 std::tie(b.priority, b.run_at, b.id);
+                      });
+        }
+    });
     if (flow) {
-        // Only a committed claim moves the rotation on.
-        for (auto& [queue, tenant] : flow->cursors) impl_->tenant_cursors[queue] = tenant;
         result.more = std::move(flow->more);
         result.throttled_until = flow->throttled_until;
     }
@@ -382,11 +376,7 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
     if (outcomes.empty()) return applied;
     applied.reserve(outcomes.size());
     std::vector<std::string> freed;  // queues where a limited slot came free
-    {
-        Connection& w = impl_->writer;
-        std::lock_guard lock(w.mutex());
-        impl_->require_schema(w);
-        Transaction tx(w, "complete");
+    impl_->transact("complete", [&](Connection& w) {
         // Once per batch: without limit rows there are no running counts to keep, and the
         // statement is the one of version 2.
         const bool limited = w.statement(Sql::any_limits, "complete").step();
@@ -429,8 +419,7 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
             }
         }
         if (limited) freed = releases.apply(w, "complete");
-        tx.commit();
-    }
+    });
     impl_->notify(freed);
     return applied;
 }
@@ -628,10 +617,7 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
         {JobState::discarded, request.discarded_before, {}},
     };
     std::int64_t found = 0;
-    {
-        Connection& r = *impl_->reader;
-        std::lock_guard lock(r.mutex());
-        impl_->require_schema(r);
+    impl_->read([&](Connection& r) {
         Statement s = r.statement(Sql::prune_candidates, "prune");
         for (Cutoff& c : cutoffs) {
             if (!c.before || found >= request.limit) continue;
@@ -642,37 +628,35 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
             s.reset();
             found += static_cast<std::int64_t>(c.ids.size());
         }
-    }
+    });
     const bool prune_runs = request.schedule_runs_before.has_value() && request.limit > 0;
     if (found == 0 && !prune_runs) return 0;
-    std::int64_t deleted = 0;
-    Connection& w = impl_->writer;
-    std::lock_guard lock(w.mutex());
-    Transaction tx(w, "prune");
-    {
-        Statement s = w.statement(Sql::prune_one, "prune");
-        for (const Cutoff& c : cutoffs) {
-            for (const JobId id : c.ids) {
-                s.bind(1, id);
-                s.bind(2, to_string(c.state));
-                s.bind(3, *c.before);
-                s.run();
-                deleted += sqlite3_changes(w.handle());
-                s.reset();
+    return impl_->transact("prune", [&](Connection& w) {
+        std::int64_t deleted = 0;
+        {
+            Statement s = w.statement(Sql::prune_one, "prune");
+            for (const Cutoff& c : cutoffs) {
+                for (const JobId id : c.ids) {
+                    s.bind(1, id);
+                    s.bind(2, to_string(c.state));
+                    s.bind(3, *c.before);
+                    s.run();
+                    deleted += sqlite3_changes(w.handle());
+                    s.reset();
+                }
             }
         }
-    }
-    if (prune_runs) {
-        // Cron history has an index on recorded_at, so the writer finds its rows itself
-        // without the reader's scan that finished jobs need.
-        Statement s = w.statement(Sql::prune_schedule_runs, "prune");
-        s.bind(1, *request.schedule_runs_before);
-        s.bind(2, request.limit);
-        s.run();
-        deleted += sqlite3_changes(w.handle());
-    }
-    tx.commit();
-    return deleted;
+        if (prune_runs) {
+            // Cron history has an index on recorded_at, so the writer finds its rows itself
+            // without the reader's scan that finished jobs need.
+            Statement s = w.statement(Sql::prune_schedule_runs, "prune");
+            s.bind(1, *request.schedule_runs_before);
+            s.bind(2, request.limit);
+            s.run();
+            deleted += sqlite3_changes(w.handle());
+        }
+        return deleted;
+    });
 }
 
 }  // namespace jobq

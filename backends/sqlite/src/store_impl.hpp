@@ -13,7 +13,7 @@
 #include <type_traits>
 
 #include "connection.hpp"
-#include "jobq/notifier.hpp"
+#include "jobq/backend/notifier.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "schema.hpp"
 
@@ -66,6 +66,19 @@ struct SqliteStore::Impl {
         return f(*reader);
     }
 
+    /// Runs `f(reader)` as read(), inside one read transaction: its reads see one snapshot.
+    /// Ends with ROLLBACK, which for a read is the same as COMMIT and cannot fail half-way.
+    template <class F>
+    auto read_snapshot(std::string_view op, F&& f) {
+        return read([&](sqlite_detail::Connection& r) {
+            r.exec("BEGIN", op);
+            struct End {
+                sqlite_detail::Connection& r;
+                ~End() { sqlite_detail::rollback_quietly(r.handle()); }
+            } end{r};
+            return f(r);
+        });
+    }
     /// Wakes the listeners of each queue. Call it with no connection lock held: a subscriber
     /// that claims at once must not find the writer taken.
     template <class Queues>

@@ -6,7 +6,7 @@
 
 #include "../args.hpp"
 #include "../option_terms.hpp"
-#include "jobq/store.hpp"
+#include "jobq/backend/store.hpp"
 
 namespace jobq::cli {
 

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/store.hpp"
 
 namespace pqxx {
 class transaction_base;

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job_spec.hpp"
-#include "jobq/store.hpp"
 
 struct sqlite3;
 

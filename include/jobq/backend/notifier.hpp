@@ -1,5 +1,6 @@
 #pragma once
-// Notifier: wake-ups that tell idle workers a queue has new work, kept apart from storage.
+// For backend authors. Notifier: wake-ups that tell idle workers a queue has new work, kept apart
+// from storage.
 
 #include <cstdint>
 #include <functional>

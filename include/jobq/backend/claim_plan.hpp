@@ -1,6 +1,6 @@
 #pragma once
-// Claim planning under flow limits: pure functions a backend calls inside its claim
-// transaction. The backend reads the limit rows and candidate jobs, asks these functions what
+// For backend authors. Claim planning under flow limits: pure functions a backend calls inside its
+// claim transaction. The backend reads the limit rows and candidate jobs, asks these functions what
 // to take, and writes exactly that (jobs -> running, running counts, token buckets), so
 // policy stays here and every backend applies the same one.
 //
@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "jobq/backend/token_bucket_refill.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/limit_record.hpp"
 #include "jobq/limit_scope.hpp"
-#include "jobq/token_bucket.hpp"
 
 namespace jobq {
 

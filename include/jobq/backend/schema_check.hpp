@@ -1,6 +1,6 @@
 #pragma once
-// The check every backend makes before touching its tables: is the schema in the database the
-// one this library was built for? Not part of the API.
+// For backend authors. The check every backend makes before touching its tables: is the schema in
+// the database the one this library was built for? Not part of the API.
 
 namespace jobq::detail {
 

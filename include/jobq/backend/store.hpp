@@ -1,4 +1,6 @@
 #pragma once
+// For backend authors: what an application uses is in <jobq/jobq.hpp>.
+//
 // Store: the one interface between the jobq core and a database. Blocking and batch-shaped;
 // a backend runs SQL and applies exactly what it is told, atomically. Policy (backoff, which
 // outcome, when) is decided by the core and arrives here as data, with "now" passed in.
@@ -14,12 +16,16 @@
 #include <string_view>
 #include <vector>
 
+#include "jobq/backend/new_job.hpp"
+#include "jobq/backend/schedule_requests.hpp"
+#include "jobq/backend/wait_facts.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
+#include "jobq/job_filter.hpp"
 #include "jobq/job_state.hpp"
 #include "jobq/limit_record.hpp"
 #include "jobq/limit_scope.hpp"
-#include "jobq/new_job.hpp"
+#include "jobq/queue_stats.hpp"
 #include "jobq/schedule_record.hpp"
 #include "jobq/wait_reason.hpp"
 #include "jobq/worker_record.hpp"
@@ -103,32 +109,6 @@ struct Outcome {
     bool refund_attempt = false;        ///< max_attempts += 1 so this attempt is not spent
     std::optional<Timestamp> only_if_lease_expired_by;  ///< rescuer: also require the lease to
                                                         ///< have expired at this time
-};
-
-/// Selection for listing jobs; empty fields match everything. Newest (highest id) first.
-struct JobFilter {
-    std::vector<JobState> states;
-    std::string queue;
-    std::string kind;
-    std::string tenant;
-    std::string tag;                 ///< only jobs carrying this tag; empty: any
-    std::optional<JobId> before_id;  ///< keyset cursor: only ids below this
-    int limit = 100;
-};
-
-/// One page of a listing; `next_before_id` is the cursor of the next page when there is one.
-struct JobPage {
-    std::vector<Job> jobs;
-    std::optional<JobId> next_before_id;
-};
-
-/// Counts per state of one queue.
-struct QueueStats {
-    std::string queue;
-    std::array<std::int64_t, all_job_states.size()> counts{};  ///< indexed by JobState
-    std::optional<Timestamp> oldest_runnable_since;            ///< min run_at of jobs claimable now
-
-    std::int64_t count(JobState s) const { return counts[static_cast<std::size_t>(s)]; }
 };
 
 /// The job after an operator action, and whether the action changed it.

@@ -1,5 +1,6 @@
 #pragma once
-// NewJob: a validated job in the form a Store inserts, and its derivation from a JobSpec.
+// For backend authors. NewJob: a validated job in the form a Store inserts, and its derivation from
+// a JobSpec.
 
 #include <optional>
 #include <span>
@@ -8,17 +9,12 @@
 
 #include "jobq/clock.hpp"
 #include "jobq/input_limits.hpp"
+#include "jobq/insert_result.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/job_state.hpp"
 
 namespace jobq {
-
-/// What an insert did: the new job's id, or the id of the existing job it coalesced into.
-struct InsertResult {
-    JobId id = 0;
-    bool duplicate = false;
-};
 
 /// A validated job ready to insert; built by the core from a JobSpec.
 struct NewJob {

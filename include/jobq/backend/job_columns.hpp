@@ -1,7 +1,7 @@
 #pragma once
-// The JSON-valued columns of a stored job as every backend writes and reads them: tags and
-// errors as JSON arrays, payload, result and retry policy as JSON documents. Shared by the
-// backends so a job reads back the same from SQLite and PostgreSQL. Not part of the API.
+// For backend authors. The JSON-valued columns of a stored job as every backend writes and reads
+// them: tags and errors as JSON arrays, payload, result and retry policy as JSON documents. Shared
+// by the backends so a job reads back the same from SQLite and PostgreSQL. Not part of the API.
 
 #include <optional>
 #include <span>
@@ -11,11 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "jobq/backend/store.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_state.hpp"
 #include "jobq/retry_policy.hpp"
-#include "jobq/store.hpp"
 
 namespace jobq::detail {
 
