@@ -7,6 +7,7 @@
 
 #include "jobq/backend/claim_plan.hpp"
 #include "jobq/backend/job_columns.hpp"
+#include "jobq/backend/limit_release.hpp"
 #include "jobq/backend/new_job.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/backend/schedule_requests.hpp"

@@ -1,7 +1,5 @@
 #include "cli_fixture.hpp"
 
-#include <stdlib.h>
-
 #include <doctest/doctest.h>
 
 #include "common/open_store.hpp"
@@ -28,23 +26,14 @@ std::string jobq_binary() {
 }
 
 CliFixture::CliFixture() : CliFixture(std::string{}) {
-    db_ = dir_ / "jobs.db";
+    db_ = dir_.file();
     database_ = db_.string();
 }
 
-CliFixture::CliFixture(std::string database) : database_(std::move(database)) {
-    std::string pattern = (std::filesystem::temp_directory_path() / "jobq-cli-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = pattern;
-}
-
-CliFixture::~CliFixture() {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-}
+CliFixture::CliFixture(std::string database) : database_(std::move(database)) {}
 
 ProcessResult CliFixture::jobq_raw(const std::vector<std::string>& args, ProcessOptions options) {
-    options.work_dir = dir_;
+    options.work_dir = dir_.path();
     // The developer's own default database must never leak into a test.
     options.env.try_emplace("JOBQ_DATABASE_URL", std::nullopt);
     return run_process(jobq_binary(), args, options);

@@ -11,6 +11,7 @@
 #include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
 #include "process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace jobq::test {
 
@@ -24,7 +25,6 @@ class CliFixture {
     /// `database` (any --db value, e.g. a PostgreSQL URL naming a fresh schema) and a fresh
     /// directory to run in.
     explicit CliFixture(std::string database);
-    ~CliFixture();
     CliFixture(const CliFixture&) = delete;
     CliFixture& operator=(const CliFixture&) = delete;
 
@@ -53,13 +53,13 @@ class CliFixture {
     /// Claims the available jobs of `queue` and leaves them running.
     std::vector<JobId> claim(const std::string& queue);
 
-    const std::filesystem::path& dir() const { return dir_; }
+    const std::filesystem::path& dir() const { return dir_.path(); }
     const std::filesystem::path& db() const { return db_; }
     /// The --db value the case runs with.
     const std::string& database() const { return database_; }
 
   private:
-    std::filesystem::path dir_;
+    TempDir dir_;
     std::filesystem::path db_;
     std::string database_;
 };

@@ -13,6 +13,7 @@
 #include "jobq/clock.hpp"
 #include "jobq/job_state.hpp"
 #include "store_factory.hpp"
+#include "support/fixed_time.hpp"
 
 namespace doctest {
 template <>
@@ -35,13 +36,9 @@ struct StringMaker<jobq::JobState> {
 
 namespace jobq::conformance {
 
-/// The time every case starts at; nothing in the suite reads a clock.
-inline const Timestamp t0{std::chrono::seconds{1'700'000'000}};
-
-/// `s` seconds after t0.
-inline Timestamp at(int s) {
-    return t0 + std::chrono::seconds{s};
-}
+// The time every case starts at and seconds after it; nothing in the suite reads a clock.
+using test::at;
+using test::t0;
 
 /// A fresh migrated database per test case.
 struct StoreTest {

@@ -1,45 +1,23 @@
 // Conformance fixtures for SqliteStore: each database is a file in its own temporary
-// directory, deleted with its -wal and -shm files when the test case ends.
+// directory (tests/support/temp_dir.hpp), deleted with its -wal and -shm files when the test
+// case ends.
 
-#include <atomic>
-#include <filesystem>
-#include <random>
+#include <chrono>
+#include <memory>
 #include <string>
-
-#include <unistd.h>
 
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "store_factory.hpp"
+#include "support/temp_dir.hpp"
 
 namespace jobq::conformance {
 
 namespace {
 
-namespace fs = std::filesystem;
-
-fs::path make_private_directory() {
-    static std::atomic<int> counter{0};
-    static const unsigned salt = std::random_device{}();
-    for (;;) {
-        const fs::path dir =
-            fs::temp_directory_path() / ("jobq-conformance-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(salt) + "-" + std::to_string(counter++));
-        if (fs::create_directory(dir)) return dir;
-    }
-}
-
 class SqliteTestDatabase final : public TestDatabase {
   public:
     explicit SqliteTestDatabase(bool migrated)
-        : dir_(make_private_directory()),
-          file_((dir_ / "jobs.db").string()),
-          store_(std::make_unique<SqliteStore>(file_, options(migrated))) {}
-
-    ~SqliteTestDatabase() override {
-        store_.reset();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
+        : file_(dir_.file()), store_(std::make_unique<SqliteStore>(file_, options(migrated))) {}
 
     Store& store() override { return *store_; }
 
@@ -59,7 +37,8 @@ class SqliteTestDatabase final : public TestDatabase {
         return o;
     }
 
-    fs::path dir_;
+    // Declared first: the store closes before its directory goes.
+    test::TempDir dir_;
     std::string file_;
     std::unique_ptr<SqliteStore> store_;
 };

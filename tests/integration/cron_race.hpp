@@ -46,7 +46,7 @@ inline void race_three_schedulers(Store& store, const std::string& db_url, const
     std::vector<std::unique_ptr<WorkerProcess>> fleet;
     for (int i = 1; i <= 3; ++i) {
         fleet.push_back(
-            std::make_unique<WorkerProcess>(dir.path, "cron-" + std::to_string(i), args));
+            std::make_unique<WorkerProcess>(dir.path(), "cron-" + std::to_string(i), args));
     }
     for (auto& p : fleet) p->wait_ready();
     wait_for_windows(8, "8 windows from three schedulers");
@@ -64,7 +64,7 @@ inline void race_three_schedulers(Store& store, const std::string& db_url, const
     fleet.clear();
     for (int i = 4; i <= 5; ++i) {
         fleet.push_back(
-            std::make_unique<WorkerProcess>(dir.path, "cron-" + std::to_string(i), args));
+            std::make_unique<WorkerProcess>(dir.path(), "cron-" + std::to_string(i), args));
     }
     for (auto& p : fleet) p->wait_ready();
     wait_for_windows(after_outage + 5, "5 windows after the restart");

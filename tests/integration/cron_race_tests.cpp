@@ -13,7 +13,7 @@ TEST_SUITE_BEGIN("cron_race");
 
 TEST_CASE("three scheduler processes on one SQLite file emit every window exactly once") {
     TempDir dir;
-    const std::string path = (dir.path / "jobs.db").string();
+    const std::string path = (dir.path() / "jobs.db").string();
     SqliteStore store{path, SqliteOptions{.migrate = true}};
     race_three_schedulers(store, path, dir);
 }

@@ -66,7 +66,7 @@ inline std::vector<std::unique_ptr<WorkerProcess>> start_fleet(const std::string
     std::vector<std::unique_ptr<WorkerProcess>> fleet;
     for (int i = 1; i <= count; ++i) {
         fleet.push_back(
-            std::make_unique<WorkerProcess>(dir.path, name + "-" + std::to_string(i), args));
+            std::make_unique<WorkerProcess>(dir.path(), name + "-" + std::to_string(i), args));
     }
     for (auto& p : fleet) p->wait_ready();
     return fleet;

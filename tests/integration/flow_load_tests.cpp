@@ -14,7 +14,7 @@ TEST_SUITE_BEGIN("flow_load");
 
 struct SqliteLoad {
     TempDir dir;
-    std::string path = (dir.path / "jobs.db").string();
+    std::string path = (dir.path() / "jobs.db").string();
     SqliteStore store{path, SqliteOptions{.migrate = true}};
 };
 

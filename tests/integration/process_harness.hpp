@@ -31,6 +31,8 @@
 
 #include "jobq/backend/store.hpp"
 #include "jobq/job.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait_until.hpp"
 
 extern char** environ;
 
@@ -38,27 +40,12 @@ namespace jobq::itest {
 
 using SteadyClock = std::chrono::steady_clock;
 
-/// Generous: the CI box is a loaded 2-core machine. Only a failing test waits this long.
-inline constexpr auto default_deadline = std::chrono::seconds{120};
+using test::default_deadline;
 
 /// How often a bounded wait looks again. A poll period, not a synchronisation.
 inline constexpr auto poll_period = std::chrono::milliseconds{20};
 
-/// A fresh directory, removed with everything in it.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "jobq-itest-XXXXXX").string();
-        if (mkdtemp(tmpl.data()) == nullptr) FAIL("mkdtemp failed: " << std::strerror(errno));
-        path = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-};
+using test::TempDir;
 
 inline std::string read_file(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -72,12 +59,8 @@ inline std::string read_file(const std::filesystem::path& p) {
 inline void wait_until(const std::function<bool()>& done, const std::string& what,
                        const std::function<std::string()>& context = {},
                        SteadyClock::duration deadline = default_deadline) {
-    const auto until = SteadyClock::now() + deadline;
-    while (!done()) {
-        if (SteadyClock::now() > until) {
-            FAIL("timed out waiting for " << what << (context ? "\n" + context() : std::string{}));
-        }
-        std::this_thread::sleep_for(poll_period);
+    if (!test::poll_until(done, deadline, poll_period)) {
+        FAIL("timed out waiting for " << what << (context ? "\n" + context() : std::string{}));
     }
 }
 

@@ -25,8 +25,8 @@ namespace {
 // A SQLite file the test enqueues into and inspects, while worker processes work on it too.
 struct Database {
     TempDir dir;
-    std::string path = (dir.path / "jobs.db").string();
-    std::filesystem::path log = dir.path / "starts.log";
+    std::string path = (dir.path() / "jobs.db").string();
+    std::filesystem::path log = dir.path() / "starts.log";
     SqliteStore store{path, SqliteOptions{.migrate = true}};
     Queue queue{store};
 
@@ -85,7 +85,7 @@ TEST_CASE("a worker killed with SIGKILL mid-job loses nothing: its jobs are resc
         {"--concurrency", "8", "--lease-ms", "1000", "--rescue-ms", "200", "--poll-ms", "100"});
     std::map<JobId, int> interrupted;  // job -> the attempt that was running at the kill
     {
-        WorkerProcess first(db.dir.path, "worker-1", args);
+        WorkerProcess first(db.dir.path(), "worker-1", args);
         first.wait_ready();
         wait_until(
             [&] {
@@ -108,7 +108,7 @@ TEST_CASE("a worker killed with SIGKILL mid-job loses nothing: its jobs are resc
     MESSAGE(interrupted.size() << " jobs were running when worker-1 was killed");
     REQUIRE(count_in(db.store, JobState::completed) < 200);
 
-    WorkerProcess second(db.dir.path, "worker-2", args);
+    WorkerProcess second(db.dir.path(), "worker-2", args);
     second.wait_ready();
     db.wait_completed(200, {&second});
     second.stop_gracefully();
@@ -150,8 +150,8 @@ TEST_CASE("two worker processes on one file share the work and never run one att
     Database db;
     const std::vector<std::string> args =
         db.worker_args({"--concurrency", "8", "--poll-ms", "100", "--lease-ms", "10000"});
-    WorkerProcess a(db.dir.path, "worker-a", args);
-    WorkerProcess b(db.dir.path, "worker-b", args);
+    WorkerProcess a(db.dir.path(), "worker-a", args);
+    WorkerProcess b(db.dir.path(), "worker-b", args);
     const std::string id_a = a.wait_ready();
     const std::string id_b = b.wait_ready();
     REQUIRE(id_a != id_b);
@@ -203,7 +203,7 @@ TEST_CASE("SIGTERM stops a worker within its grace period and hands running jobs
         db.worker_args({"--concurrency", "8", "--poll-ms", "100", "--grace-ms", "300"});
 
     {
-        WorkerProcess first(db.dir.path, "worker-1", args);
+        WorkerProcess first(db.dir.path(), "worker-1", args);
         first.wait_ready();
         wait_until([&] { return read_start_log(db.log).size() == job_count; }, "every job to start",
                    [&] { return first.describe(); });
@@ -224,7 +224,7 @@ TEST_CASE("SIGTERM stops a worker within its grace period and hands running jobs
         CHECK(j->errors.front().kind == "shutdown");
     }
 
-    WorkerProcess second(db.dir.path, "worker-2", args);
+    WorkerProcess second(db.dir.path(), "worker-2", args);
     second.wait_ready();
     db.wait_completed(job_count, {&second});
     second.stop_gracefully();
@@ -241,7 +241,7 @@ TEST_CASE("SIGTERM stops a worker within its grace period and hands running jobs
 
 TEST_CASE("demo_worker rejects bad arguments with a message and exit status 2") {
     TempDir dir;
-    const std::string db = (dir.path / "jobs.db").string();
+    const std::string db = (dir.path() / "jobs.db").string();
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
         {{"--db", db, "--concurrency", "0"}, "--concurrency"},
         {{"--db", db, "--lease-ms", "soon"}, "--lease-ms"},
@@ -252,7 +252,7 @@ TEST_CASE("demo_worker rejects bad arguments with a message and exit status 2") 
     int n = 0;
     for (const auto& [args, mentions] : cases) {
         CAPTURE(mentions);
-        WorkerProcess w(dir.path, "bad-" + std::to_string(n++), args);
+        WorkerProcess w(dir.path(), "bad-" + std::to_string(n++), args);
         const int status = w.wait_exit();
         REQUIRE(WIFEXITED(status));
         CHECK(WEXITSTATUS(status) == 2);

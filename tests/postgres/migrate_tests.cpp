@@ -81,7 +81,7 @@ TEST_CASE("ten processes migrating one fresh schema at once all succeed with the
     std::vector<std::unique_ptr<ChildProcess>> helpers;
     for (int i = 0; i < processes; ++i) {
         helpers.push_back(std::make_unique<ChildProcess>(
-            dir.path, "helper-" + std::to_string(i),
+            dir.path(), "helper-" + std::to_string(i),
             std::vector<std::string>{JOBQ_PG_MIGRATE_HELPER, schema.url(), schema.name()},
             SpawnOptions{.null_stdin = true, .fd3 = barrier.read_end}));
     }

@@ -46,7 +46,7 @@ TEST_CASE("three worker processes complete 10,000 jobs exactly once though one i
     ScratchSchema schema{"fleet"};
     PostgresStore store{schema.url(), schema.options()};
     TempDir dir;
-    const std::filesystem::path log = dir.path / "starts.log";
+    const std::filesystem::path log = dir.path() / "starts.log";
 
     // 20 ms each: with 3 x 8 handlers the run lasts seconds, so the kill lands mid-run while
     // the victim holds a full set of running jobs. Every 50th of the first 2,000 sleeps 5 s
@@ -78,9 +78,9 @@ TEST_CASE("three worker processes complete 10,000 jobs exactly once though one i
         "--poll-ms",     "100",
         "--grace-ms",    "10000"};
     const auto start = SteadyClock::now();
-    WorkerProcess victim(dir.path, "worker-1", args);
-    WorkerProcess second(dir.path, "worker-2", args);
-    WorkerProcess third(dir.path, "worker-3", args);
+    WorkerProcess victim(dir.path(), "worker-1", args);
+    WorkerProcess second(dir.path(), "worker-2", args);
+    WorkerProcess third(dir.path(), "worker-3", args);
     const std::string victim_id = victim.wait_ready();
     const std::string second_id = second.wait_ready();
     const std::string third_id = third.wait_ready();

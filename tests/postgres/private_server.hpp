@@ -62,7 +62,7 @@ inline std::string pg_script() {
 /// that the test may stop, kill and restart it.
 class PrivateServer {
   public:
-    PrivateServer() : script_(pg_script()), data_(dir_.path / "pg") {
+    PrivateServer() : script_(pg_script()), data_(dir_.path() / "pg") {
         start_reaper();
         try {
             url_ = start_and_read_url();
@@ -121,7 +121,7 @@ class PrivateServer {
         const std::string program =
             "read -r _ && exit 0; bash \"$0\" destroy \"$1\" >/dev/null 2>&1; rm -rf \"$2\"";
         std::vector<std::string> argv{"setsid", "-f",    "bash",         "-c",
-                                      program,  script_, data_.string(), dir_.path.string()};
+                                      program,  script_, data_.string(), dir_.path().string()};
         std::vector<char*> args;
         for (std::string& a : argv) args.push_back(a.data());
         args.push_back(nullptr);
@@ -146,8 +146,8 @@ class PrivateServer {
     void destroy() noexcept {
         // Nothing to assert here; a leftover server would show in the next run.
         try {
-            const CommandResult r =
-                run_command(dir_.path, "pg-destroy", {"bash", script_, "destroy", data_.string()});
+            const CommandResult r = run_command(dir_.path(), "pg-destroy",
+                                                {"bash", script_, "destroy", data_.string()});
             if (!r.ok()) {
                 std::fprintf(stderr, "postgres_tests: pg.sh destroy failed:\n%s%s", r.out.c_str(),
                              r.err.c_str());
@@ -158,7 +158,7 @@ class PrivateServer {
     }
 
     CommandResult run(const std::string& verb) {
-        CommandResult r = run_command(dir_.path, "pg-" + verb + std::to_string(runs_++),
+        CommandResult r = run_command(dir_.path(), "pg-" + verb + std::to_string(runs_++),
                                       {"bash", script_, verb, data_.string()});
         REQUIRE_MESSAGE(r.ok(), "pg.sh " << verb << " failed (status " << r.status << "):\n"
                                          << r.out << r.err);

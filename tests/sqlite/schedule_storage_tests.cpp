@@ -6,17 +6,13 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include "faulty_disk.hpp"
 #include "jobq/backend/new_job.hpp"
@@ -26,43 +22,16 @@
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "schema.hpp"
 #include "statements.hpp"
+#include "support/fixed_time.hpp"
+#include "support/temp_dir.hpp"
 
 namespace jobq {
 namespace {
 
-namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-const Timestamp t0{std::chrono::seconds{1'700'000'000}};
-
-Timestamp at(int s) {
-    return t0 + std::chrono::seconds{s};
-}
-
-/// A private directory for a test's database files, removed afterwards.
-class TempDir {
-  public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        static const unsigned salt = std::random_device{}();
-        do {
-            path_ = fs::temp_directory_path() /
-                    ("jobq-sqlite-schedules-" + std::to_string(::getpid()) + "-" +
-                     std::to_string(salt) + "-" + std::to_string(counter++));
-        } while (!fs::create_directory(path_));
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string file() const { return (path_ / "jobs.db").string(); }
-
-  private:
-    fs::path path_;
-};
+using test::at;
+using test::t0;
+using test::TempDir;
 
 SqliteOptions migrated() {
     SqliteOptions o;

@@ -5,14 +5,12 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
 #include <map>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,40 +25,17 @@
 #include "jobq/error.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "statements.hpp"
+#include "support/fixed_time.hpp"
+#include "support/temp_dir.hpp"
 
 namespace jobq {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-const Timestamp t0{std::chrono::seconds{1'700'000'000}};
-
-/// A private directory for a test's database files, removed afterwards.
-class TempDir {
-  public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        static const unsigned salt = std::random_device{}();
-        do {
-            path_ = fs::temp_directory_path() /
-                    ("jobq-sqlite-test-" + std::to_string(::getpid()) + "-" + std::to_string(salt) +
-                     "-" + std::to_string(counter++));
-        } while (!fs::create_directory(path_));
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string file(const std::string& name = "jobs.db") const { return (path_ / name).string(); }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using test::at;
+using test::t0;
+using test::TempDir;
 
 SqliteOptions migrated(SqliteDurability durability = SqliteDurability::normal) {
     SqliteOptions o;

@@ -178,7 +178,7 @@ TEST_CASE("a cancellation by another process is noticed by the next check of run
     // it (the lease alone would take 20 minutes).
     h.start({.lease = 1h, .poll_interval = 20ms});
     h.wait_until([&] { return started.load(); }, "the handler to start");
-    REQUIRE(run_peer({"cancel", (h.dir.path / "jobs.db").string(), std::to_string(id)}) == 0);
+    REQUIRE(run_peer({"cancel", (h.dir.path() / "jobs.db").string(), std::to_string(id)}) == 0);
     h.wait_until([&] { return reason.load() >= 0; }, "the handler to be cancelled");
     CHECK(reason.load() == static_cast<int>(jobq::CancelReason::cancelled));
     h.wait_until([&] { return h.worker->counters().cancelled == 1; }, "the attempt to be counted");
@@ -231,7 +231,7 @@ TEST_CASE("a tenant-scoped Queue rejects a job for another tenant and writes not
     CHECK(acme.enqueue(jobq::JobSpec{"c"}.tenant("acme")).id > 0);  // its own name is fine
     CHECK(code_of([] {
               jobq::test::TempDir d;
-              jobq::SqliteStore s((d.path / "x.db").string(), {.migrate = true});
+              jobq::SqliteStore s((d.path() / "x.db").string(), {.migrate = true});
               jobq::Queue bad(s, {.tenant = "two words"});
           }) == jobq::ErrorCode::invalid_argument);
 }

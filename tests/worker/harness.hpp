@@ -21,28 +21,14 @@
 #include "jobq/scheduler.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "jobq/worker.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wait_until.hpp"
 
 namespace jobq::test {
 
-/// A fresh directory, removed with everything in it.
-struct TempDir {
-    std::filesystem::path path;
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "jobq-worker-XXXXXX").string();
-        path = mkdtemp(tmpl.data());
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
-
-/// Generous: the CI box is a loaded 2-core machine. Only a failing test waits this long.
-inline constexpr auto default_deadline = std::chrono::seconds{60};
-
 struct Harness {
     TempDir dir;
-    SqliteStore store{(dir.path / "jobs.db").string(), SqliteOptions{.migrate = true}};
+    SqliteStore store{(dir.path() / "jobs.db").string(), SqliteOptions{.migrate = true}};
     ManualClock clock{std::chrono::floor<Duration>(std::chrono::system_clock::now())};
     Queue queue{store, clock};
     Registry registry;
@@ -99,12 +85,8 @@ struct Harness {
 
     /// Waits until a predicate on the whole process holds (bounded).
     void wait_until(const std::function<bool()>& done, const char* what) {
-        const auto until = std::chrono::steady_clock::now() + default_deadline;
-        while (!done()) {
-            if (std::chrono::steady_clock::now() > until) {
-                FAIL("timed out waiting for " << std::string(what));
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds{2});
+        if (!poll_until(done, default_deadline, std::chrono::milliseconds{2})) {
+            FAIL("timed out waiting for " << std::string(what));
         }
     }
 };

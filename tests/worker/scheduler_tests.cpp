@@ -6,8 +6,8 @@
 #include <doctest/doctest.h>
 
 #include "harness.hpp"
-#include "stop_check.hpp"
 #include "jobq/error.hpp"
+#include "stop_check.hpp"
 
 using namespace std::chrono_literals;
 using jobq::test::exact_policy;
@@ -86,7 +86,7 @@ TEST_CASE("two schedulers rescuing the same expired lease record it once") {
     const auto id = h.queue.enqueue(jobq::JobSpec{"k"}).id;
     claim_as_dead_worker(h, 1s);
     h.clock.advance(2s);
-    jobq::SqliteStore second((h.dir.path / "jobs.db").string());
+    jobq::SqliteStore second((h.dir.path() / "jobs.db").string());
     jobq::Scheduler a(h.io.get_executor(), h.store, {.clock = &h.clock});
     jobq::Scheduler b(h.io.get_executor(), second, {.clock = &h.clock});
     std::int64_t rescued_a = 0, rescued_b = 0;

@@ -358,7 +358,7 @@ TEST_CASE("an idle worker is woken by an enqueue through another store handle in
     Harness h;
     h.registry.add("ping", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });
     h.start({.poll_interval = std::chrono::hours{1}});  // polling cannot be what finds the job
-    jobq::SqliteStore other((h.dir.path / "jobs.db").string());
+    jobq::SqliteStore other((h.dir.path() / "jobs.db").string());
     jobq::Queue other_queue(other, h.clock);
     const auto id = other_queue.enqueue(jobq::JobSpec{"ping"}).id;
     CHECK(h.wait_for_state(id, jobq::JobState::completed).attempt == 1);

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "jobq/backend/limit_release.hpp"
 #include "jobq/error.hpp"
 #include "store_impl.hpp"
 
@@ -255,13 +256,12 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
             }
             freed = std::max(freed, v.int64(4));
             if (release) continue;
-            freed_scopes.add("queue");
-            freed_names.add(queue);
-            freed_scopes.add("kind");
-            freed_names.add(v.text(2));
-            if (!v.is_null(3)) {
-                freed_scopes.add("tenant");
-                freed_names.add(v.text(3));
+            // The rows the job held (jobq/backend/limit_release.hpp); the one-round path's
+            // statement names the same three in SQL.
+            for (const LimitScope& scope :
+                 held_scopes(queue, v.text(2), v.is_null(3) ? std::string_view{} : v.text(3))) {
+                freed_scopes.add(to_string(scope.type));
+                freed_names.add(scope.name);
             }
         }
     };

@@ -15,6 +15,7 @@
 
 #include "connection.hpp"
 #include "job_row.hpp"
+#include "jobq/backend/limit_release.hpp"
 #include "jobq/backend/token_bucket_refill.hpp"
 #include "jobq/job_state.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
@@ -225,9 +226,7 @@ std::optional<WaitFacts> SqliteStore::wait_facts(JobId id, Timestamp now) {
             facts.job = sqlite_detail::read_job(s);
         }
         const Job& job = facts.job;
-        std::vector<LimitScope> scopes{LimitScope::queue(job.queue), LimitScope::kind(job.kind)};
-        if (!job.tenant.empty()) scopes.push_back(LimitScope::tenant(job.tenant));
-        for (const LimitScope& scope : scopes) {
+        for (const LimitScope& scope : held_scopes(job.queue, job.kind, job.tenant)) {
             if (std::optional<LimitRecord> row = find_limit(r, Sql::limit_get, scope, op)) {
                 facts.limits.push_back(std::move(*row));
             }

@@ -4,7 +4,6 @@
 #include <atomic>
 #include <filesystem>
 #include <limits>
-#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -18,6 +17,7 @@
 #include "job_insert.hpp"
 #include "job_row.hpp"
 #include "jobq/backend/job_columns.hpp"
+#include "jobq/backend/limit_release.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
 #include "notifier_registry.hpp"
@@ -78,59 +78,23 @@ bool queue_has_tenant_jobs(Connection& w, const std::string& queue) {
     return s.step();
 }
 
-// Jobs of one transaction that stopped running, given back to their limit rows together:
-// one UPDATE per row rather than per job, which keeps a limited completion batch close to the
-// cost of an unlimited one.
-class Releases {
-  public:
-    void add(std::string_view queue, std::string_view kind, std::string_view tenant) {
-        ended_.push_back({std::string(queue), std::string(kind), std::string(tenant)});
+// Gives the slots of one transaction's ended jobs back to their limit rows
+// (jobq/backend/limit_release.hpp): one UPDATE per row rather than per job, which keeps a
+// limited completion batch close to the cost of an unlimited one. Returns the queues to wake.
+std::vector<std::string> apply_release(Connection& w, const LimitRelease& release,
+                                       std::string_view op) {
+    std::set<LimitScope> changed;
+    Statement s = w.statement(Sql::limit_release, op);
+    for (const auto& [scope, n] : release.per_scope()) {
+        s.bind(1, to_string(scope.type));
+        s.bind(2, std::string_view{scope.name});
+        s.bind(3, n);
+        s.run();
+        if (sqlite3_changes(w.handle()) > 0) changed.insert(scope);
+        s.reset();
     }
-
-    /// Takes the jobs off their rows' running counts. Returns the queues of the jobs whose
-    /// rows changed, each once: a slot came free there.
-    std::vector<std::string> apply(Connection& w, std::string_view op) const {
-        std::map<LimitScope, std::int64_t> per_row;
-        for (const Ended& e : ended_) {
-            for (const LimitScope& scope : scopes_of(e)) ++per_row[scope];
-        }
-        std::set<LimitScope> changed;
-        Statement s = w.statement(Sql::limit_release, op);
-        for (const auto& [scope, n] : per_row) {
-            s.bind(1, to_string(scope.type));
-            s.bind(2, std::string_view{scope.name});
-            s.bind(3, n);
-            s.run();
-            if (sqlite3_changes(w.handle()) > 0) changed.insert(scope);
-            s.reset();
-        }
-        std::vector<std::string> freed;
-        for (const Ended& e : ended_) {
-            for (const LimitScope& scope : scopes_of(e)) {
-                if (changed.count(scope) != 0) {
-                    add_queue(freed, e.queue);
-                    break;
-                }
-            }
-        }
-        return freed;
-    }
-
-  private:
-    struct Ended {
-        std::string queue;
-        std::string kind;
-        std::string tenant;
-    };
-
-    static std::vector<LimitScope> scopes_of(const Ended& e) {
-        std::vector<LimitScope> scopes{LimitScope::queue(e.queue), LimitScope::kind(e.kind)};
-        if (!e.tenant.empty()) scopes.push_back(LimitScope::tenant(e.tenant));
-        return scopes;
-    }
-
-    std::vector<Ended> ended_;
-};
+    return release.queues_to_wake(changed);
+}
 
 }  // namespace
 
@@ -381,7 +345,7 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
         // statement is the one of version 2.
         const bool limited = w.statement(Sql::any_limits, "complete").step();
         Statement s = w.statement(Sql::complete, "complete");
-        Releases releases;
+        LimitRelease release;
         std::string error;
         for (const Outcome& o : outcomes) {
             s.bind(1, o.id);
@@ -415,10 +379,10 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
                 // The fence passed: the job's rows get its slot back.
                 Statement scopes = w.statement(Sql::job_scopes, "complete");
                 scopes.bind(1, o.id);
-                if (scopes.step()) releases.add(scopes.text(0), scopes.text(1), scopes.text(2));
+                if (scopes.step()) release.add(scopes.text(0), scopes.text(1), scopes.text(2));
             }
         }
-        if (limited) freed = releases.apply(w, "complete");
+        if (limited) freed = apply_release(w, release, "complete");
     });
     impl_->notify(freed);
     return applied;
@@ -536,9 +500,9 @@ ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
         }
         was_running = was_running && result.changed;
         if (was_running && w.statement(Sql::any_limits, "cancel").step()) {
-            Releases releases;
-            releases.add(result.job->queue, result.job->kind, result.job->tenant);
-            releases.apply(w, "cancel");
+            LimitRelease release;
+            release.add(result.job->queue, result.job->kind, result.job->tenant);
+            apply_release(w, release, "cancel");
         }
     });
     if (was_running) {
