@@ -115,6 +115,10 @@ SqliteStore::Impl::Impl(std::string p, SqliteOptions o)
         std::error_code ec;
         const std::filesystem::path canonical = std::filesystem::weakly_canonical(file, ec);
         notifier = sqlite_detail::shared_notifier(ec ? file : canonical.string());
+        if (!writer.read_only()) {
+            checkpointer = std::make_unique<sqlite_detail::Checkpointer>(writer.handle(), file,
+                                                                         options.durability);
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "checkpointer.hpp"
 #include "connection.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
@@ -32,6 +33,9 @@ struct SqliteStore::Impl {
     /// so tenants beyond one claim's reach get their turn. Guarded by the writer's mutex;
     /// in memory only, as any starting point is correct.
     std::map<std::string, std::string, std::less<>> tenant_cursors;
+    /// Checkpoints the writer's log off the job path; none in memory or read-only. Declared
+    /// after `writer`, so it stops watching before the writer closes.
+    std::unique_ptr<sqlite_detail::Checkpointer> checkpointer;
 
     Impl(std::string p, SqliteOptions o);
 
