@@ -1,5 +1,5 @@
 #pragma once
-// A libpqxx row as the shared job reader (jobq/detail/job_columns.hpp) wants it.
+// A libpqxx row as the shared job reader (jobq/backend/job_columns.hpp) wants it.
 
 #include <charconv>
 #include <cstdint>

@@ -1,6 +1,6 @@
 #pragma once
 // The claim under flow control (limit rows, tenants taking turns) of the SqliteStore: the
-// steps of one queue's claim that gate_claim and plan_claim (jobq/claim_plan.hpp) decide
+// steps of one queue's claim that gate_claim and plan_claim (jobq/backend/claim_plan.hpp) decide
 // between, run inside the claim's BEGIN IMMEDIATE transaction, where every read is exact.
 
 #include <map>

@@ -17,7 +17,7 @@ using detail::encode_strings;
 using detail::job_columns;
 
 /// The job in the current row of a statement that selected (or returned) `job_columns` (see
-/// jobq/detail/job_columns.hpp).
+/// jobq/backend/job_columns.hpp).
 Job read_job(const Statement& row);
 
 }  // namespace jobq::sqlite_detail
