@@ -350,6 +350,7 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
         const bool limited = w.statement(Sql::any_limits, "complete").step();
         Statement s = w.statement(Sql::complete, "complete");
         LimitRelease release;
+        std::string ended = "[";  // ids of the jobs whose slots come free, as JSON
         std::string error;
         for (const Outcome& o : outcomes) {
             s.bind(1, o.id);
@@ -381,12 +382,17 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
             applied.push_back(passed);
             if (passed && limited) {
                 // The fence passed: the job's rows get its slot back.
-                Statement scopes = w.statement(Sql::job_scopes, "complete");
-                scopes.bind(1, o.id);
-                if (scopes.step()) release.add(scopes.text(0), scopes.text(1), scopes.text(2));
+                if (ended.size() > 1) ended += ',';
+                ended += std::to_string(o.id);
             }
         }
-        if (limited) freed = apply_release(w, release, "complete");
+        if (ended.size() > 1) {
+            ended += ']';
+            Statement scopes = w.statement(Sql::job_scopes, "complete");
+            scopes.bind(1, std::string_view{ended});
+            while (scopes.step()) release.add(scopes.text(0), scopes.text(1), scopes.text(2));
+            freed = apply_release(w, release, "complete");
+        }
     });
     impl_->notify(freed);
     return applied;

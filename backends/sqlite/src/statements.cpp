@@ -71,10 +71,12 @@ std::array<std::string, sql_count> build() {
         " max_attempts = max_attempts + ?10"
         " WHERE id = ?1 AND attempt = ?2 AND worker_id = ?3 AND state = 'running'"
         " AND (?4 IS NULL OR lease_expires_at <= ?4)";
-    // ?1 id: the scopes of a job whose outcome applied, to give its slots back. A lookup
-    // after the UPDATE rather than RETURNING on it: RETURNING buffers its rows in a temporary
-    // table, opened and closed for every job of the batch.
-    at(Sql::job_scopes) = "SELECT queue, kind, tenant FROM jobq_jobs WHERE id = ?1";
+    // ?1 a JSON array of ids: the scopes of the jobs whose outcomes applied, to give their
+    // slots back. One lookup per batch after the UPDATEs rather than RETURNING on each:
+    // RETURNING buffers its rows in a temporary table, opened and closed for every job.
+    at(Sql::job_scopes) =
+        "SELECT queue, kind, tenant FROM jobq_jobs"
+        " WHERE id IN (SELECT value FROM json_each(?1))";
 
     at(Sql::cancel) =
         "UPDATE jobq_jobs SET state = 'cancelled', finished_at = ?2, lease_expires_at = NULL"
