@@ -468,6 +468,9 @@ void Statements::add_flow_statements() {
     //                that is paused, at its cap or out of tokens is left alone without
     //                taking any lock (a completion that frees its slot wakes it).
     // Promotion goes by id = ANY(ARRAY(...)): as a join, the generic plan hashes the table.
+    // 'p' probes each queue with a scalar subquery and LIMIT 1, not EXISTS: the planner turns
+    // EXISTS into a semi-join that, on a freshly filled table whose statistics say "empty",
+    // hashed every available job of the claim index (16 ms for 20k jobs, on every claim).
     at(Sql::flow_scan) =
         "WITH RECURSIVE demand AS (SELECT * FROM unnest($1::text[], $2::text[]) AS d(queue, "
         "cursor)),"
@@ -491,8 +494,8 @@ void Statements::add_flow_statements() {
         " FROM (SELECT 'a' AS part, queue, tenant FROM after WHERE tenant IS NOT NULL"
         " UNION ALL SELECT 'w', queue, tenant FROM wrap"
         " WHERE tenant IS NOT NULL AND tenant COLLATE \"C\" <= cursor"
-        " UNION ALL SELECT 'p', d.queue, NULL FROM demand d WHERE EXISTS (SELECT 1 FROM @T j"
-        " WHERE j.state = 'available' AND j.tenant IS NULL AND j.queue = d.queue)"
+        " UNION ALL SELECT 'p', d.queue, NULL FROM demand d WHERE (SELECT true FROM @T j"
+        " WHERE j.state = 'available' AND j.tenant IS NULL AND j.queue = d.queue LIMIT 1)"
         " UNION ALL (SELECT DISTINCT 'd', queue, tenant FROM promoted)"
         " UNION ALL SELECT 'l', NULL, NULL WHERE EXISTS (SELECT 1 FROM @L)) s"
         " UNION ALL SELECT 'q', NULL, NULL, " +
