@@ -542,6 +542,48 @@ TEST_CASE("a running count stays exact through claims, completions, cancels and 
                                       " WHERE state = 'running'") == 2);
 }
 
+TEST_CASE("a completion gives its slot back without waiting for a claim that holds the rows") {
+    ScratchSchema schema{"flrelease"};
+    PostgresStore store{schema.url(), schema.options()};
+    store.set_limits(LimitScope::queue("rel"), cap(10), system_clock().now());
+    store.set_limits(LimitScope::kind("pg.rel"), cap(10), system_clock().now());
+    insert_many(store, JobSpec{"pg.rel"}.queue("rel"), 4);
+    const std::vector<Job> jobs = claim_from(store, "rel", 3, "w").jobs;
+    REQUIRE(jobs.size() == 3);
+    CHECK(running_of(store, LimitScope::queue("rel")) == 3);
+
+    // Another session holds every limit row as a flow claim does for its whole transaction.
+    pqxx::connection holder{schema.url()};
+    pqxx::work hold{holder};
+    hold.exec("SELECT 1 FROM " + schema.qualified("limits") + " FOR UPDATE");
+    std::future<std::vector<bool>> done = std::async(std::launch::async, [&] {
+        const std::vector<Outcome> outcomes{completion(jobs[0], "w"), completion(jobs[1], "w")};
+        return store.complete(outcomes);
+    });
+    const bool finished_under_lock =
+        done.wait_for(std::chrono::seconds{60}) == std::future_status::ready;
+    hold.commit();
+    REQUIRE(finished_under_lock);
+    CHECK(done.get() == std::vector<bool>{true, true});
+    // Not yet folded into the rows, yet every reader counts them.
+    CHECK(running_of(store, LimitScope::queue("rel")) == 1);
+    CHECK(running_of(store, LimitScope::kind("pg.rel")) == 1);
+    CHECK(query_int(schema.url(), "SELECT count(*) FROM " + schema.qualified("limit_releases")) ==
+          2);
+
+    // The next flow claim folds them in and starts from the exact count.
+    CHECK(claim_from(store, "rel", 5, "w").jobs.size() == 1);
+    CHECK(query_int(schema.url(), "SELECT count(*) FROM " + schema.qualified("limit_releases")) ==
+          0);
+    CHECK(query_int(schema.url(), "SELECT running FROM " + schema.qualified("limits") +
+                                      " WHERE scope = 'queue'") == 2);
+    CHECK(running_of(store, LimitScope::queue("rel")) == 2);
+    // A new limit counts the running jobs afresh and drops releases left over.
+    store.set_limits(LimitScope::queue("rel"), cap(1), system_clock().now());
+    CHECK(running_of(store, LimitScope::queue("rel")) == 2);
+    CHECK(claim_from(store, "rel", 5, "w").jobs.empty());
+}
+
 TEST_CASE("a queue with more tenants than one claim visits reports more and reaches them all") {
     ScratchSchema schema{"flrot"};
     PostgresStore store{schema.url(), schema.options()};

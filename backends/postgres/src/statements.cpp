@@ -35,17 +35,36 @@ std::string with_table(std::string sql, std::string_view marker, const std::stri
     return sql;
 }
 
-// The CTEs `locked` and `freed` that take `keys`' n (a CTE of scope, name, n) off the running
-// counts of those limit rows that exist, never below 0; `freed` returns one row per row
-// changed, `was_full` when it was at its cap (someone may be waiting for the slot). The rows are
-// locked in (scope, name) order first, as every locker of several limit rows does, so two of these
-// cannot deadlock; the caller has locked its job rows before.
+// limit_columns with the prefix `prefix` and `running` given as `running`.
+std::string with_running(const std::string& prefix, const std::string& running) {
+    std::string cols = qualified_columns(prefix, limit_columns);
+    const std::string name = prefix + "running";
+    cols.replace(cols.find(name), name.size(), running + " AS running");
+    return cols;
+}
+
+// A limit row's running jobs as of the statement: its count less the releases not yet folded
+// into it (sql/004_limit_releases.sql). `alias` names the row.
+std::string pending_running(const std::string& alias) {
+    return alias + ".running - coalesce((SELECT sum(d.n) FROM @D d WHERE d.scope = " + alias +
+           ".scope AND d.name = " + alias + ".name), 0)";
+}
+
+// The CTEs that give `keys`' n (a CTE of scope, name, n) back to those limit rows that exist:
+// one row each in @D (see sql/004_limit_releases.sql), no lock on the limit row. `freed`
+// returns one row per row released, `was_full` when it was at its cap (someone may be waiting
+// for the slot), read without a lock: a wake-up too many costs one claim. `gate` changes no
+// row: it takes the limits table's ROW EXCLUSIVE lock before the statement's snapshot, so a
+// set_limits (EXCLUSIVE), which counts running jobs and drops the releases, never sees a job
+// counted and its release both, or neither.
 std::string release_running(const std::string& keys) {
-    return " locked AS MATERIALIZED (SELECT l.scope, l.name, k.n FROM @L l JOIN " + keys +
-           " k ON l.scope = k.scope AND l.name = k.name ORDER BY l.scope, l.name FOR UPDATE OF l),"
-           " freed AS (UPDATE @L l SET running = greatest(0, l.running - k.n) FROM locked k"
-           " WHERE l.scope = k.scope AND l.name = k.name"
-           " RETURNING l.running + k.n >= l.max_running AS was_full)";
+    return " gate AS (UPDATE @L SET running = running WHERE false RETURNING 1),"
+           " rel AS MATERIALIZED (SELECT l.scope, l.name, k.n, l.max_running IS NOT NULL AND " +
+           std::string(pending_running("l")) + " >= l.max_running AS was_full FROM @L l JOIN " +
+           keys +
+           " k ON l.scope = k.scope AND l.name = k.name),"
+           " ins AS (INSERT INTO @D (scope, name, n) SELECT scope, name, n FROM rel),"
+           " freed AS (SELECT was_full FROM rel)";
 }
 
 }  // namespace
@@ -316,14 +335,15 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     add_schedule_statements();
     add_flow_statements();
 
-    // @T the jobs, @S the schedules, @R the schedules' history, @L the limit rows, @W the
-    // workers.
+    // @T the jobs, @S the schedules, @R the schedules' history, @L the limit rows, @D their
+    // releases not yet folded in, @W the workers.
     for (std::string& t : texts_) {
         t = with_table(std::move(t), "@T", table);
         t = with_table(std::move(t), "@S", quoted + ".schedules");
         t = with_table(std::move(t), "@R", quoted + ".schedule_runs");
         t = with_table(std::move(t), "@L", quoted + ".limits");
         t = with_table(std::move(t), "@W", quoted + ".workers");
+        t = with_table(std::move(t), "@D", quoted + ".limit_releases");
     }
     lock_limits_ = "LOCK TABLE " + quoted + ".limits IN EXCLUSIVE MODE";
 }
@@ -431,6 +451,8 @@ void Statements::add_schedule_statements() {
 void Statements::add_flow_statements() {
     const std::string lcols{limit_columns};
     const std::string qlcols = qualified_columns("l.", limit_columns);
+    // qlcols with `running` as of the statement, for reads (see pending_running).
+    const std::string rlcols = with_running("l.", "(" + pending_running("l") + ")");
     const std::string wcols{worker_columns};
     auto at = [this](Sql id) -> std::string& {
         return texts_[static_cast<std::size_t>(id)];
@@ -499,16 +521,31 @@ void Statements::add_flow_statements() {
         " UNION ALL (SELECT DISTINCT 'd', queue, tenant FROM promoted)"
         " UNION ALL SELECT 'l', NULL, NULL WHERE EXISTS (SELECT 1 FROM @L)) s"
         " UNION ALL SELECT 'q', NULL, NULL, " +
-        lcols + " FROM @L WHERE scope = 'queue' AND name = ANY($1::text[])";
+        rlcols + " FROM @L l WHERE l.scope = 'queue' AND l.name = ANY($1::text[])";
 
     // The limit rows a flow claim reads, locked in (scope, name) order until it commits: so
     // claimers in every process take turns on them and each reads the counts the previous one
-    // wrote. $1 the queues, $2 the tenants it will fetch from; every kind row.
-    at(Sql::flow_lock) = "SELECT " + lcols +
-                         " FROM @L WHERE scope = 'kind'"
-                         " OR (scope = 'queue' AND name = ANY($1::text[]))"
-                         " OR (scope = 'tenant' AND name = ANY($2::text[]))"
-                         " ORDER BY scope, name FOR UPDATE";
+    // wrote. $1 the queues, $2 the tenants it will fetch from; every kind row. The releases
+    // of these rows that completions left (sql/004_limit_releases.sql) are folded into their
+    // running counts here. FOR UPDATE returns each row as its latest version (the snapshot may
+    // be older, when the lock was waited for), so the counts come from `locked`; a release
+    // another claimer folded meanwhile is gone for the DELETE, one committed after the
+    // snapshot stays for the next claim.
+    at(Sql::flow_lock) =
+        "WITH locked AS MATERIALIZED (SELECT " + lcols +
+        " FROM @L WHERE scope = 'kind'"
+        " OR (scope = 'queue' AND name = ANY($1::text[]))"
+        " OR (scope = 'tenant' AND name = ANY($2::text[]))"
+        " ORDER BY scope, name FOR UPDATE),"
+        " folded AS (DELETE FROM @D d USING locked k WHERE d.scope = k.scope AND d.name = k.name"
+        " RETURNING d.scope, d.name, d.n),"
+        " sums AS MATERIALIZED (SELECT scope, name, sum(n) AS n FROM folded GROUP BY scope, name),"
+        " upd AS (UPDATE @L l SET running = greatest(0, l.running - s.n) FROM sums s"
+        " WHERE l.scope = s.scope AND l.name = s.name)"
+        " SELECT " +
+        with_running("k.", "greatest(0, k.running - coalesce(s.n, 0))") +
+        " FROM locked k LEFT JOIN sums s ON s.scope = k.scope AND s.name = k.name"
+        " ORDER BY k.scope, k.name";
 
     // Candidates of a flow claim: for each (queue, tenant, limit) of $1, $2, $3 (tenant '': the
     // jobs without one) the first `limit` available jobs in claim order, locked with SKIP
@@ -569,9 +606,9 @@ void Statements::add_flow_statements() {
         " AND j.state IN ('pending', 'scheduled', 'available', 'retryable'))"
         " FROM unnest($1::text[]) AS t(name)";
 
-    at(Sql::limit_list) = "SELECT " + lcols + " FROM @L";
+    at(Sql::limit_list) = "SELECT " + rlcols + " FROM @L l";
     // $1 scope, $2 name.
-    at(Sql::limit_get) = "SELECT " + lcols + " FROM @L WHERE scope = $1 AND name = $2";
+    at(Sql::limit_get) = "SELECT " + rlcols + " FROM @L l WHERE l.scope = $1 AND l.name = $2";
     // $1 scope, $2 name: the scope's running jobs now, and its row (NULLs when none). Runs
     // under the limits table's EXCLUSIVE lock, so no claim, completion or cancel is between
     // its job update and its limit rows while the jobs are counted.
@@ -579,9 +616,12 @@ void Statements::add_flow_statements() {
         "SELECT (SELECT count(*) FROM @T j WHERE j.state = 'running' AND CASE $1::text"
         " WHEN 'queue' THEN j.queue = $2 WHEN 'kind' THEN j.kind = $2 ELSE j.tenant = $2 END), " +
         qlcols + " FROM (SELECT 1) x LEFT JOIN @L l ON l.scope = $1 AND l.name = $2";
-    // $1..$13 the columns of limit_columns. An existing row keeps its pause flag.
+    // $1..$13 the columns of limit_columns. An existing row keeps its pause flag. $10 running
+    // was counted afresh under the EXCLUSIVE lock: the row's releases are dropped with it.
     at(Sql::limit_upsert) =
-        "INSERT INTO @L AS l (" + lcols +
+        "WITH gone AS (DELETE FROM @D WHERE scope = $1 AND name = $2)"
+        " INSERT INTO @L AS l (" +
+        lcols +
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         " ON CONFLICT (scope, name) DO UPDATE SET max_running = excluded.max_running,"
         " rate_limit = excluded.rate_limit, rate_period_us = excluded.rate_period_us,"
@@ -604,7 +644,9 @@ void Statements::add_flow_statements() {
     // $1 queue, $2 now; under the EXCLUSIVE lock (a new row counts the running jobs). Returns
     // a row when it changed something.
     at(Sql::queue_pause) =
-        "INSERT INTO @L AS l (scope, name, paused, running, updated_at) VALUES ('queue', $1,"
+        "WITH gone AS (DELETE FROM @D WHERE scope = 'queue' AND name = $1"
+        " AND NOT EXISTS (SELECT 1 FROM @L WHERE scope = 'queue' AND name = $1))"
+        " INSERT INTO @L AS l (scope, name, paused, running, updated_at) VALUES ('queue', $1,"
         " true, (SELECT count(*) FROM @T WHERE state = 'running' AND queue = $1), $2)"
         " ON CONFLICT (scope, name) DO UPDATE SET paused = true, updated_at = $2"
         " WHERE NOT l.paused RETURNING 1";
@@ -632,9 +674,10 @@ void Statements::add_flow_statements() {
                            " FROM @W WHERE expires_at > $1 ORDER BY id";
 
     // $1 queue, $2 kind, $3 tenant (NULL: none). The rows of a job's scopes.
-    at(Sql::wait_limits) = "SELECT " + lcols +
-                           " FROM @L WHERE (scope = 'queue' AND name = $1)"
-                           " OR (scope = 'kind' AND name = $2) OR (scope = 'tenant' AND name = $3)";
+    at(Sql::wait_limits) = "SELECT " + rlcols +
+                           " FROM @L l WHERE (l.scope = 'queue' AND l.name = $1)"
+                           " OR (l.scope = 'kind' AND l.name = $2)"
+                           " OR (l.scope = 'tenant' AND l.name = $3)";
     // $1 queue, $2 priority, $3 run_at, $4 id, $5 now: the jobs of the queue that a claim would
     // take before that place in claim order, in both claim indexes and among the due ones.
     const std::string before =
