@@ -151,9 +151,8 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
 
     // What one heartbeat tick learnt.
     struct Beat {
-        std::vector<JobId> lost;       // lease lost: rescued, or taken over
-        std::vector<JobId> cancelled;  // lost because the job was cancelled
-        std::string record_error;      // the worker record could not be written
+        std::vector<LostLease> lost;  // leases not renewed, and why
+        std::string record_error;     // the worker record could not be written
     };
 
     Impl(asio::any_io_executor ex, Store& s, Registry& r, WorkerOptions o)
@@ -826,20 +825,7 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
                     b.record_error = "unknown error";
                 }
             }
-            if (request.jobs.empty()) return b;
-            const std::vector<JobId> lost = store.heartbeat(request);
-            for (std::size_t i = 0; i < lost.size(); ++i) {
-                try {
-                    const std::optional<Job> job = store.get(lost[i]);
-                    (job && job->state == JobState::cancelled ? b.cancelled : b.lost)
-                        .push_back(lost[i]);
-                } catch (const std::exception&) {
-                    // Cannot tell why: the lease is gone either way.
-                    b.lost.insert(b.lost.end(), lost.begin() + static_cast<std::ptrdiff_t>(i),
-                                  lost.end());
-                    break;
-                }
-            }
+            if (!request.jobs.empty()) b.lost = store.heartbeat(request);
             return b;
         };
         Beat b;
@@ -853,9 +839,10 @@ struct Worker::Impl : std::enable_shared_from_this<Impl> {
             options.on_error(
                 fmt::format("recording the worker failed (will retry): {}", b.record_error));
         }
-        for (JobId id : b.cancelled) on_cancelled(id);
-        for (JobId id : b.lost) {
-            if (auto it = running.find(id); it != running.end()) {
+        for (const LostLease& l : b.lost) {
+            if (l.why == LeaseLoss::cancelled) {
+                on_cancelled(l.id);  // as if the store's notifier had said so
+            } else if (auto it = running.find(l.id); it != running.end()) {
                 it->second.control->cancel(CancelReason::lease_lost);
             }
         }

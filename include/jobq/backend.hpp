@@ -8,6 +8,7 @@
 #include "jobq/backend/claim_plan.hpp"
 #include "jobq/backend/job_columns.hpp"
 #include "jobq/backend/limit_release.hpp"
+#include "jobq/backend/lost_lease.hpp"
 #include "jobq/backend/new_job.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/backend/schedule_requests.hpp"

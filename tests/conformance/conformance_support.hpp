@@ -32,6 +32,15 @@ template <>
 struct StringMaker<jobq::JobState> {
     static String convert(jobq::JobState s) { return std::string(jobq::to_string(s)).c_str(); }
 };
+template <>
+struct StringMaker<jobq::LostLease> {
+    static String convert(const jobq::LostLease& l) {
+        const char* why = l.why == jobq::LeaseLoss::cancelled ? "cancelled"
+                          : l.why == jobq::LeaseLoss::missing ? "missing"
+                                                              : "superseded";
+        return (std::to_string(l.id) + ":" + why).c_str();
+    }
+};
 }  // namespace doctest
 
 namespace jobq::conformance {

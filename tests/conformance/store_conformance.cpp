@@ -579,15 +579,108 @@ TEST_CASE_FIXTURE(StoreTest, "heartbeat extends held leases and reports the jobs
     hb.worker_id = worker;
     hb.lease_expires_at = at(100);
     hb.jobs = {{jobs[0].id, 1}, {jobs[1].id, 7}, {987654, 1}};
-    CHECK(store.heartbeat(hb) == std::vector<JobId>{jobs[1].id, 987654});
+    CHECK(store.heartbeat(hb) == std::vector<LostLease>{{jobs[1].id, LeaseLoss::superseded},
+                                                        {987654, LeaseLoss::missing}});
     CHECK(get(store, jobs[0].id).lease_expires_at == std::optional<Timestamp>{at(100)});
     CHECK(get(store, jobs[1].id).lease_expires_at == jobs[1].lease_expires_at);
 
     hb.worker_id = "worker-2";
     hb.lease_expires_at = at(200);
     hb.jobs = {{jobs[0].id, 1}};
-    CHECK(store.heartbeat(hb) == std::vector<JobId>{jobs[0].id});
+    CHECK(store.heartbeat(hb) == std::vector<LostLease>{{jobs[0].id, LeaseLoss::superseded}});
     CHECK(get(store, jobs[0].id).lease_expires_at == std::optional<Timestamp>{at(100)});
+}
+
+// One heartbeat for the leases of `job` and of nothing else, as its worker holds it.
+std::vector<LostLease> beat(Store& store, const Job& job, Timestamp lease_until) {
+    HeartbeatRequest hb;
+    hb.worker_id = job.worker_id;
+    hb.lease_expires_at = lease_until;
+    hb.jobs = {{job.id, job.attempt}};
+    return store.heartbeat(hb);
+}
+
+TEST_CASE_FIXTURE(StoreTest, "heartbeat says a running job cancelled since was lost to a cancel") {
+    enqueue(store, JobSpec{"k"});
+    const Job job = claim_one(store, "default", at(1));
+    REQUIRE(store.cancel(job.id, at(2)).changed);
+    CHECK(beat(store, job, at(60)) == std::vector<LostLease>{{job.id, LeaseLoss::cancelled}});
+    CHECK_FALSE(get(store, job.id).lease_expires_at.has_value());  // nothing renewed
+}
+
+TEST_CASE_FIXTURE(StoreTest, "heartbeat says a job removed since is missing") {
+    enqueue(store, JobSpec{"k"});
+    const Job job = claim_one(store, "default", at(1));
+    REQUIRE(store.cancel(job.id, at(2)).changed);
+    REQUIRE(store.remove(job.id).changed);
+    CHECK(beat(store, job, at(60)) == std::vector<LostLease>{{job.id, LeaseLoss::missing}});
+}
+
+TEST_CASE_FIXTURE(StoreTest, "heartbeat says a job pruned since is missing") {
+    enqueue(store, JobSpec{"k"});
+    const Job job = claim_one(store, "default", at(1));
+    REQUIRE(apply(store, outcome(job, OutcomeKind::complete, at(2))));
+    PruneRequest prune;
+    prune.completed_before = at(3);
+    REQUIRE(store.prune(prune) == 1);
+    CHECK(beat(store, job, at(60)) == std::vector<LostLease>{{job.id, LeaseLoss::missing}});
+}
+
+TEST_CASE_FIXTURE(StoreTest, "heartbeat says a lease rescued and claimed again was superseded") {
+    enqueue(store, JobSpec{"k"}.max_attempts(3));
+    const Job first = claim_one(store, "default", at(0));  // lease at(30)
+    Outcome rescue = outcome(first, OutcomeKind::retry, at(40));
+    rescue.run_at = at(40);
+    rescue.error = attempt_error(1, at(40), "lease_expired", "the worker stopped renewing");
+    rescue.only_if_lease_expired_by = at(40);
+    REQUIRE(apply(store, rescue));
+    // Rescued, not yet claimed again: this attempt is over all the same.
+    CHECK(beat(store, first, at(90)) == std::vector<LostLease>{{first.id, LeaseLoss::superseded}});
+
+    const Job second = claim_one(store, "default", at(41), "worker-2");
+    REQUIRE(second.id == first.id);
+    CHECK(beat(store, first, at(90)) == std::vector<LostLease>{{first.id, LeaseLoss::superseded}});
+    CHECK(beat(store, second, at(91)).empty());  // the new holder renews
+    CHECK(get(store, second.id).lease_expires_at == std::optional<Timestamp>{at(91)});
+}
+
+TEST_CASE_FIXTURE(StoreTest, "heartbeat says a job that finished was superseded") {
+    enqueue(store, JobSpec{"k"});
+    const Job job = claim_one(store, "default", at(1));
+    REQUIRE(apply(store, outcome(job, OutcomeKind::complete, at(2))));
+    CHECK(beat(store, job, at(60)) == std::vector<LostLease>{{job.id, LeaseLoss::superseded}});
+}
+
+TEST_CASE_FIXTURE(StoreTest,
+                  "heartbeat says an attempt was superseded when a later attempt was cancelled") {
+    enqueue(store, JobSpec{"k"}.max_attempts(3));
+    const Job first = claim_one(store, "default", at(0));
+    Outcome rescue = outcome(first, OutcomeKind::retry, at(40));
+    rescue.run_at = at(40);
+    rescue.only_if_lease_expired_by = at(40);
+    REQUIRE(apply(store, rescue));
+    const Job second = claim_one(store, "default", at(41), "worker-2");
+    REQUIRE(store.cancel(second.id, at(42)).changed);
+    // The cancellation ended attempt 2, not this one: attempt 1 had lost its lease before.
+    CHECK(beat(store, first, at(90)) == std::vector<LostLease>{{first.id, LeaseLoss::superseded}});
+    CHECK(beat(store, second, at(90)) == std::vector<LostLease>{{second.id, LeaseLoss::cancelled}});
+}
+
+TEST_CASE_FIXTURE(StoreTest, "heartbeat reports lost leases in request order and renews the rest") {
+    for (int i = 0; i < 4; ++i) enqueue(store, JobSpec{"k"});
+    const std::vector<Job> jobs = claim(store, "default", 4, at(1));
+    REQUIRE(jobs.size() == 4);
+    REQUIRE(store.cancel(jobs[3].id, at(2)).changed);
+    REQUIRE(apply(store, outcome(jobs[1], OutcomeKind::complete, at(2))));
+    HeartbeatRequest hb;
+    hb.worker_id = worker;
+    hb.lease_expires_at = at(100);
+    hb.jobs = {{jobs[3].id, 1}, {jobs[0].id, 1}, {555555, 1}, {jobs[1].id, 1}, {jobs[2].id, 1}};
+    CHECK(store.heartbeat(hb) == std::vector<LostLease>{{jobs[3].id, LeaseLoss::cancelled},
+                                                        {555555, LeaseLoss::missing},
+                                                        {jobs[1].id, LeaseLoss::superseded}});
+    CHECK(get(store, jobs[0].id).lease_expires_at == std::optional<Timestamp>{at(100)});
+    CHECK(get(store, jobs[2].id).lease_expires_at == std::optional<Timestamp>{at(100)});
 }
 
 TEST_CASE_FIXTURE(StoreTest, "expired_leases lists running jobs past their lease, oldest first") {
@@ -658,7 +751,7 @@ TEST_CASE_FIXTURE(StoreTest, "cancelling a running job fences out its worker") {
     hb.worker_id = worker;
     hb.lease_expires_at = at(60);
     hb.jobs = {{job.id, job.attempt}};
-    CHECK(store.heartbeat(hb) == std::vector<JobId>{job.id});
+    CHECK(store.heartbeat(hb) == std::vector<LostLease>{{job.id, LeaseLoss::cancelled}});
     CHECK_FALSE(apply(store, outcome(job, OutcomeKind::complete, at(6))));
     CHECK(get(store, job.id).state == JobState::cancelled);
 }

@@ -846,8 +846,9 @@ TEST_CASE("claim walks the partial indexes, so its cost does not grow with the b
     CHECK(promote.find("USING INDEX jobq_jobs_due (run_at<?)") != std::string::npos);
 
     // Statements on the writer must not read the whole table while they hold the write lock.
-    for (Sql id : {Sql::find_unique, Sql::next_run_at, Sql::complete, Sql::heartbeat,
-                   Sql::replay_one, Sql::prune_one, Sql::cancel, Sql::retry, Sql::remove}) {
+    for (Sql id :
+         {Sql::find_unique, Sql::next_run_at, Sql::complete, Sql::heartbeat, Sql::heartbeat_lost,
+          Sql::replay_one, Sql::prune_one, Sql::cancel, Sql::retry, Sql::remove}) {
         const std::string plan = query_plan(raw, sql_text(id));
         INFO(plan);
         // A bare "SCAN jobq_jobs" reads the whole table; walking an index is fine.

@@ -354,6 +354,46 @@ TEST_CASE("a running job's lease is renewed by heartbeat, so the rescuer leaves 
     CHECK(h.wait_for_state(id, jobq::JobState::completed).attempt == 1);
 }
 
+TEST_CASE("a job whose lease is taken over while it runs has its handler told, and its outcome "
+          "refused") {
+    Harness h;
+    std::atomic<bool> started{false};
+    std::atomic<int> reason{-1};
+    h.registry.add("endless", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
+        started = true;
+        try {
+            co_await wait_for(1h);
+        } catch (...) {
+            reason = static_cast<int>(ctx.cancel_reason());
+            throw;
+        }
+    });
+    const auto id = h.queue.enqueue(jobq::JobSpec{"endless"}).id;
+    // No notification says a lease was lost: the check of running jobs every poll interval
+    // (SQLite) is how the worker learns it.
+    h.start({.lease = 1h, .poll_interval = 20ms});
+    h.wait_until([&] { return started.load(); }, "the handler to start");
+    const jobq::Job running = *h.store.get(id);
+    // What a rescuer in another process would write: the attempt is over, the job waits.
+    jobq::Outcome rescue;
+    rescue.id = id;
+    rescue.attempt = running.attempt;
+    rescue.worker_id = running.worker_id;
+    rescue.kind = jobq::OutcomeKind::retry;
+    rescue.at = h.clock.now();
+    rescue.run_at = h.clock.now() + 1h;  // not again during the test
+    rescue.error = jobq::AttemptError{running.attempt, h.clock.now(), "lease_expired", "taken"};
+    const jobq::Outcome outcomes[] = {rescue};
+    REQUIRE(h.store.complete(outcomes) == std::vector<bool>{true});
+    h.wait_until([&] { return reason.load() >= 0; }, "the handler to be cancelled");
+    CHECK(reason.load() == static_cast<int>(jobq::CancelReason::lease_lost));
+    h.wait_until([&] { return h.worker->counters().fenced_out == 1; }, "the refused outcome");
+    CHECK(h.worker->counters().cancelled == 0);  // a lost lease, not a cancellation
+    const jobq::Job job = *h.store.get(id);
+    CHECK(job.state == jobq::JobState::retryable);
+    CHECK(job.errors.size() == 1);  // the rescue's; the worker's late outcome wrote nothing
+}
+
 TEST_CASE("an idle worker is woken by an enqueue through another store handle in the process") {
     Harness h;
     h.registry.add("ping", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });

@@ -181,8 +181,8 @@ InsertResult PostgresStore::enqueue_in(pqxx::transaction_base& tx, const JobSpec
 
 // ---- the worker's path: claim, heartbeat, complete ---------------------------------------
 
-std::vector<JobId> PostgresStore::heartbeat(const HeartbeatRequest& request) {
-    std::vector<JobId> lost;
+std::vector<LostLease> PostgresStore::heartbeat(const HeartbeatRequest& request) {
+    std::vector<LostLease> lost;
     if (request.jobs.empty()) return lost;
     ArrayWriter ids;
     ArrayWriter attempts;
@@ -191,16 +191,46 @@ std::vector<JobId> PostgresStore::heartbeat(const HeartbeatRequest& request) {
         attempts.add(ja.attempt);
     }
     std::lock_guard lock(impl_->running_rows);
-    const pqxx::result r = impl_->exec("heartbeat", Sql::heartbeat, std::move(ids).finish(),
-                                       std::move(attempts).finish(), request.worker_id,
-                                       micros(request.lease_expires_at));
-    std::vector<JobId> held;
-    held.reserve(r.size());
-    for (const pqxx::row& row : r) held.push_back(postgres_detail::RowView(row).int64(0));
-    std::sort(held.begin(), held.end());
-    for (const JobAttempt& ja : request.jobs) {
-        if (!std::binary_search(held.begin(), held.end(), ja.id)) lost.push_back(ja.id);
-    }
+    // Both statements on one connection, the second only when a lease was lost (rarely). It
+    // runs after the renewal, not inside it: a cancellation the renewal waited for commits
+    // before the second statement's snapshot, which then sees it (the first one's does not).
+    // So why each lease is lost comes from the heartbeat's own call, in one round trip when
+    // none is.
+    impl_->pool.run("heartbeat", [&](pqxx::connection& c) {
+        impl_->require_schema(c);
+        pqxx::nontransaction tx(c);
+        const pqxx::result r = tx.exec_prepared(
+            postgres_detail::Statements::name(Sql::heartbeat), std::move(ids).finish(),
+            std::move(attempts).finish(), request.worker_id, micros(request.lease_expires_at));
+        std::vector<JobId> held;
+        held.reserve(r.size());
+        for (const pqxx::row& row : r) held.push_back(postgres_detail::RowView(row).int64(0));
+        std::sort(held.begin(), held.end());
+        ArrayWriter lost_ids;
+        std::vector<const JobAttempt*> not_held;
+        for (const JobAttempt& ja : request.jobs) {
+            if (std::binary_search(held.begin(), held.end(), ja.id)) continue;
+            lost_ids.add(ja.id);
+            not_held.push_back(&ja);
+        }
+        if (not_held.empty()) return;
+        const pqxx::result why = tx.exec_prepared(
+            postgres_detail::Statements::name(Sql::heartbeat_lost), std::move(lost_ids).finish());
+        std::unordered_map<JobId, std::pair<std::optional<JobState>, int>> now;
+        for (const pqxx::row& row : why) {
+            const postgres_detail::RowView v(row);
+            if (v.is_null(1)) continue;
+            // A state this version does not know is no cancellation of this attempt.
+            now[v.int64(0)] = {parse_job_state(v.text(1)).value_or(JobState::running), v.int32(2)};
+        }
+        for (const JobAttempt* ja : not_held) {
+            const auto it = now.find(ja->id);
+            lost.push_back(it == now.end()
+                               ? LostLease{ja->id, LeaseLoss::missing}
+                               : LostLease{ja->id, lease_loss(it->second.first, it->second.second,
+                                                              ja->attempt)});
+        }
+    });
     return lost;
 }
 

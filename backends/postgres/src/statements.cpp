@@ -86,6 +86,7 @@ const char* Statements::name(Sql id) {
         "jobq_find_unique",
         "jobq_claim",
         "jobq_heartbeat",
+        "jobq_heartbeat_lost",
         "jobq_complete",
         "jobq_get",
         "jobq_list",
@@ -223,6 +224,11 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " FROM unnest($1::bigint[], $2::int[]) AS h(id, attempt)"
         " WHERE j.id = h.id AND j.attempt = h.attempt AND j.worker_id = $3"
         " AND j.state = 'running' RETURNING j.id";
+    // $1 ids of jobs whose lease was not renewed: what lease_loss() needs to say why, one row
+    // per id (state NULL: no such job).
+    at(Sql::heartbeat_lost) =
+        "SELECT h.id, j.state, j.attempt FROM unnest($1::bigint[]) AS h(id)"
+        " LEFT JOIN @T j ON j.id = h.id";
 
     // One row per outcome: id, attempt, worker (the fence); lease expired by (NULL: not
     // required); new state; run_at (NULL: unchanged); finished_at; result; error entry

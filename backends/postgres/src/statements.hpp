@@ -15,6 +15,7 @@ enum class Sql : std::size_t {
     find_unique,
     claim,
     heartbeat,
+    heartbeat_lost,
     complete,
     get,
     list,

@@ -321,10 +321,10 @@ ClaimResult SqliteStore::claim(const ClaimRequest& request) {
     return result;
 }
 
-std::vector<JobId> SqliteStore::heartbeat(const HeartbeatRequest& request) {
+std::vector<LostLease> SqliteStore::heartbeat(const HeartbeatRequest& request) {
     if (request.jobs.empty()) return {};
     return impl_->transact("heartbeat", [&](Connection& w) {
-        std::vector<JobId> lost;
+        std::vector<LostLease> lost;
         Statement s = w.statement(Sql::heartbeat, "heartbeat");
         for (const JobAttempt& ja : request.jobs) {
             s.bind(1, ja.id);
@@ -332,8 +332,21 @@ std::vector<JobId> SqliteStore::heartbeat(const HeartbeatRequest& request) {
             s.bind(3, std::string_view{request.worker_id});
             s.bind(4, request.lease_expires_at);
             s.run();
-            if (sqlite3_changes(w.handle()) == 0) lost.push_back(ja.id);
+            const bool renewed = sqlite3_changes(w.handle()) > 0;
             s.reset();
+            if (renewed) continue;
+            // Why, read under the same write lock: nothing can change the job in between.
+            Statement why = w.statement(Sql::heartbeat_lost, "heartbeat");
+            why.bind(1, ja.id);
+            std::optional<JobState> state;
+            int attempt = 0;
+            if (why.step()) {
+                state = parse_job_state(why.text(0));
+                // A state this version does not know is no cancellation of this attempt.
+                if (!state) state = JobState::running;
+                attempt = why.int32(1);
+            }
+            lost.push_back({ja.id, lease_loss(state, attempt, ja.attempt)});
         }
         return lost;
     });

@@ -58,6 +58,8 @@ std::array<std::string, sql_count> build() {
     at(Sql::heartbeat) =
         "UPDATE jobq_jobs SET lease_expires_at = ?4"
         " WHERE id = ?1 AND attempt = ?2 AND worker_id = ?3 AND state = 'running'";
+    // ?1 id of a job whose lease was not renewed: what lease_loss() needs to say why.
+    at(Sql::heartbeat_lost) = "SELECT state, attempt FROM jobq_jobs WHERE id = ?1";
 
     // ?1 id, ?2 attempt, ?3 worker (the fence); ?4 lease expired by (NULL: not required);
     // ?5 new state, ?6 run_at (NULL: unchanged), ?7 finished_at, ?8 result, ?9 error entry

@@ -18,6 +18,7 @@ enum class Sql : std::size_t {
     promote_due_queues,
     claim,
     heartbeat,
+    heartbeat_lost,
     complete,
     cancel,
     retry,

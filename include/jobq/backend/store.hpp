@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "jobq/backend/lost_lease.hpp"
 #include "jobq/backend/new_job.hpp"
 #include "jobq/backend/schedule_requests.hpp"
 #include "jobq/backend/wait_facts.hpp"
@@ -145,8 +146,10 @@ class Store {
 
     /// Claims jobs for a worker (see ClaimRequest), in one transaction.
     virtual ClaimResult claim(const ClaimRequest& request) = 0;
-    /// Renews leases; returns the jobs in the request the worker no longer holds.
-    virtual std::vector<JobId> heartbeat(const HeartbeatRequest& request) = 0;
+    /// Renews leases. Returns, in request order, each job in the request whose lease the worker
+    /// no longer holds and why (lost_lease.hpp: lease_loss() decides from what the store holds
+    /// after the renewal).
+    virtual std::vector<LostLease> heartbeat(const HeartbeatRequest& request) = 0;
     /// Applies outcomes in one transaction; result[i] says whether outcomes[i] passed its fence.
     /// Each applied outcome takes one off the running count of the limit rows of the job's
     /// queue, kind and tenant; their queues are woken after commit (a slot came free).

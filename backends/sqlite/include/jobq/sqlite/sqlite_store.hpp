@@ -68,7 +68,7 @@ class SqliteStore final : public Store {
     int schema_version() override;
     std::vector<InsertResult> insert(std::span<const NewJob> jobs) override;
     ClaimResult claim(const ClaimRequest& request) override;
-    std::vector<JobId> heartbeat(const HeartbeatRequest& request) override;
+    std::vector<LostLease> heartbeat(const HeartbeatRequest& request) override;
     std::vector<bool> complete(std::span<const Outcome> outcomes) override;
     std::optional<Job> get(JobId id) override;
     JobPage list(const JobFilter& filter) override;
