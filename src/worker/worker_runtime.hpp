@@ -1,0 +1,66 @@
+#pragma once
+// WorkerRuntime: where a worker's code runs. Every part of the worker runs on one strand of
+// the application's executor, so they share state without locks; blocking store calls run on a
+// small pool of their own, plain-function handlers on another (made on first use), and each
+// resumes the waiting coroutine on the strand.
+//
+// The interface is plain (std::function, awaitable<void>): the worker's parts use it without
+// instantiating Asio's coroutine, timer and thread-pool templates, which are all instantiated
+// once, in worker_runtime.cpp. That keeps the worker's compile time near what one file took.
+
+#include <functional>
+#include <memory>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "jobq/clock.hpp"
+
+namespace jobq::worker_detail {
+
+class WorkerRuntime {
+  public:
+    /// Threads for store calls: a claim and a completion (or heartbeat) at once.
+    static constexpr int store_threads = 2;
+
+    /// Runs on `strand`; `handler_threads` sizes the plain-function handlers' pool.
+    WorkerRuntime(boost::asio::strand<boost::asio::any_io_executor> strand, int handler_threads);
+    /// Joins the pools (see join()).
+    ~WorkerRuntime();
+    WorkerRuntime(const WorkerRuntime&) = delete;
+    WorkerRuntime& operator=(const WorkerRuntime&) = delete;
+
+    /// Runs `fn` on the strand later; thread-safe.
+    void post(std::function<void()> fn);
+    /// Starts `work` on the strand; it runs to its end on its own.
+    void spawn(boost::asio::awaitable<void> work);
+    /// The same, with `slot` cancelling whatever `work` awaits when its signal is emitted.
+    void spawn(boost::asio::awaitable<void> work, boost::asio::cancellation_slot slot);
+    /// Waits for `d` on the strand; nothing ends it early.
+    boost::asio::awaitable<void> sleep_for(Duration d);
+
+    /// Runs a blocking store call on the store pool, then resumes on the strand; rethrows what
+    /// it threw. Pass a named std::function, std::move'd: GCC 12 mishandles non-trivial
+    /// temporaries inside a co_await expression (it destroys a bitwise copy twice).
+    boost::asio::awaitable<void> call_store(std::function<void()>&& call);
+    /// Runs a plain-function handler on the handlers' pool, as call_store does. Strand only
+    /// (the pool is made on first use).
+    boost::asio::awaitable<void> call_handler(std::function<void()>&& call);
+
+    /// Returns once the store calls posted before it have finished (the pool keeps running):
+    /// for a stop whose executor no longer runs.
+    void drain_store_calls();
+    /// Waits for the handlers' and the store's threads to finish what they run, and ends them.
+    void join();
+
+  private:
+    boost::asio::strand<boost::asio::any_io_executor> strand_;
+    int handler_threads_;
+    boost::asio::thread_pool store_pool_{store_threads};
+    std::unique_ptr<boost::asio::thread_pool> handler_pool_;
+};
+
+}  // namespace jobq::worker_detail
