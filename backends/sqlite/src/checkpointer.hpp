@@ -10,6 +10,13 @@
 // which runs a PASSIVE checkpoint on its own connection: it never blocks a writer or a reader,
 // and copies what no reader still needs. A checkpoint that fails (a full disk, another
 // process checkpointing) is simply tried again after the next commits; the log stays valid.
+//
+// The log starts again from its beginning only when a write finds every frame copied, which a
+// steady stream of commits racing the thread rarely allows. So a checkpoint is asked for once
+// per threshold_pages of new log (not after every commit past it, which cost two fsyncs per
+// commit), and a log that still reaches cap_pages is checkpointed in the commit itself, as
+// SQLite would: with most of it copied already, that one is short, and the log cannot grow
+// without bound.
 
 #include <condition_variable>
 #include <mutex>
@@ -26,6 +33,8 @@ class Checkpointer {
   public:
     /// WAL size, in pages, from which a checkpoint is due: SQLite's own default.
     static constexpr int threshold_pages = 1000;
+    /// WAL size, in pages, at which the committing writer checkpoints itself.
+    static constexpr int cap_pages = 4 * threshold_pages;
 
     /// Watches `writer`'s commits on the database file `path`.
     Checkpointer(sqlite3* writer, std::string path, SqliteDurability durability);
@@ -33,21 +42,24 @@ class Checkpointer {
     Checkpointer(const Checkpointer&) = delete;
     Checkpointer& operator=(const Checkpointer&) = delete;
 
-    /// Checkpoints run so far (completed or not), for tests.
-    long runs() const;
-
   private:
     static int on_commit(void* self, sqlite3* db, const char* name, int pages);
+    // The checkpoint a commit runs itself at cap_pages, on the writer's connection.
+    void checkpoint_here(sqlite3* writer);
     void run();
 
     sqlite3* writer_;
     std::string path_;
     SqliteDurability durability_;
-    mutable std::mutex mutex_;
+    std::mutex mutex_;
     std::condition_variable wake_;
-    bool due_ = false;
+    // Written by the writer's commits only (under its lock): no mutex.
+    int last_pages_ = 0;
+    int next_at_ = threshold_pages;
+    bool due_ = false;      // the thread should checkpoint
+    bool running_ = false;  // the thread is checkpointing
+    bool held_ = false;     // a commit checkpoints itself: the thread waits
     bool stop_ = false;
-    long runs_ = 0;
     std::thread thread_;
 };
 
