@@ -2,19 +2,13 @@
 #include "jobq/backend/store.hpp"
 
 #include <fmt/format.h>
-#include <boost/asio/thread_pool.hpp>
 
-#include "detail/blocking.hpp"
 #include "detail/name_check.hpp"
+#include "detail/store_calls.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq {
-
-struct Queue::Pool {
-    boost::asio::thread_pool threads{2};
-    ~Pool() { threads.join(); }
-};
 
 namespace {
 
@@ -63,24 +57,27 @@ void require_unscoped(const std::string& tenant, std::string_view what) {
 
 }  // namespace
 
-Queue::Queue(Store& store, const Clock& clock) : store_(store), clock_(clock) {}
+// Threads of the private pool, when the application supplies no store executor.
+constexpr int private_store_threads = 2;
+
+Queue::Queue(Store& store, const Clock& clock)
+    : store_(store),
+      clock_(clock),
+      store_calls_(std::make_unique<detail::StoreCalls>(boost::asio::any_io_executor{},
+                                                        private_store_threads)) {}
 
 Queue::Queue(Store& store, QueueOptions options)
     : store_(store),
       clock_(options.clock ? *options.clock : system_clock()),
       tenant_(std::move(options.tenant)),
-      limits_(std::move(options.limits)) {
+      limits_(std::move(options.limits)),
+      store_calls_(std::make_unique<detail::StoreCalls>(std::move(options.store_executor),
+                                                        private_store_threads)) {
     if (!tenant_.empty()) detail::check_name("tenant", tenant_);
     limits_.validate();
 }
 
 Queue::~Queue() = default;
-
-Queue::Pool& Queue::pool() {
-    // Created on first async use: a Queue used only synchronously owns no threads.
-    if (!pool_) pool_ = std::make_unique<Pool>();
-    return *pool_;
-}
 
 const std::string& Queue::tenant() const noexcept {
     return tenant_;
@@ -225,53 +222,47 @@ std::vector<WaitReasonCount> Queue::wait_reasons() {
     return count_wait_reasons(groups, store_.limit_records(), store_.workers(now), now);
 }
 
-// The awaitable forms run the blocking form on the queue's pool and resume on the caller's
-// executor. They are not coroutines themselves: each returns run_blocking's awaitable.
+// The awaitable forms run the blocking form through store_calls_ and resume on the caller's
+// executor. They are not coroutines themselves: each returns StoreCalls::run's awaitable.
 boost::asio::awaitable<EnqueueResult> Queue::async_enqueue(JobSpec spec) {
-    return detail::run_blocking(pool().threads.get_executor(),
-                                [this, spec = std::move(spec)] { return enqueue(spec); });
+    return store_calls_->run([this, spec = std::move(spec)] { return enqueue(spec); });
 }
 boost::asio::awaitable<std::vector<EnqueueResult>> Queue::async_enqueue_many(
     std::vector<JobSpec> specs) {
-    return detail::run_blocking(pool().threads.get_executor(),
-                                [this, specs = std::move(specs)] { return enqueue_many(specs); });
+    return store_calls_->run([this, specs = std::move(specs)] { return enqueue_many(specs); });
 }
 boost::asio::awaitable<std::optional<Job>> Queue::async_get(JobId id) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return get(id); });
+    return store_calls_->run([this, id] { return get(id); });
 }
 boost::asio::awaitable<JobPage> Queue::async_list(JobFilter filter) {
-    return detail::run_blocking(pool().threads.get_executor(),
-                                [this, filter = std::move(filter)] { return list(filter); });
+    return store_calls_->run([this, filter = std::move(filter)] { return list(filter); });
 }
 boost::asio::awaitable<Job> Queue::async_cancel(JobId id) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return cancel(id); });
+    return store_calls_->run([this, id] { return cancel(id); });
 }
 boost::asio::awaitable<Job> Queue::async_retry(JobId id) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return retry(id); });
+    return store_calls_->run([this, id] { return retry(id); });
 }
 boost::asio::awaitable<void> Queue::async_remove(JobId id) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, id] { remove(id); });
+    return store_calls_->run([this, id] { remove(id); });
 }
 boost::asio::awaitable<std::vector<QueueStats>> Queue::async_stats() {
-    return detail::run_blocking(pool().threads.get_executor(), [this] { return stats(); });
+    return store_calls_->run([this] { return stats(); });
 }
 boost::asio::awaitable<JobPage> Queue::async_dead_letters(JobFilter filter) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, filter = std::move(filter)] {
-        return dead_letters(filter);
-    });
+    return store_calls_->run([this, filter = std::move(filter)] { return dead_letters(filter); });
 }
 boost::asio::awaitable<Job> Queue::async_replay(JobId id) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return replay(id); });
+    return store_calls_->run([this, id] { return replay(id); });
 }
 boost::asio::awaitable<std::int64_t> Queue::async_replay_all(JobFilter filter) {
-    return detail::run_blocking(pool().threads.get_executor(),
-                                [this, filter = std::move(filter)] { return replay_all(filter); });
+    return store_calls_->run([this, filter = std::move(filter)] { return replay_all(filter); });
 }
 boost::asio::awaitable<WaitExplanation> Queue::async_explain(JobId id) {
-    return detail::run_blocking(pool().threads.get_executor(), [this, id] { return explain(id); });
+    return store_calls_->run([this, id] { return explain(id); });
 }
 boost::asio::awaitable<std::vector<WaitReasonCount>> Queue::async_wait_reasons() {
-    return detail::run_blocking(pool().threads.get_executor(), [this] { return wait_reasons(); });
+    return store_calls_->run([this] { return wait_reasons(); });
 }
 
 }  // namespace jobq

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "jobq/clock.hpp"
@@ -25,6 +26,10 @@ namespace jobq {
 
 class Store;
 
+namespace detail {
+class StoreCalls;
+}
+
 /// What enqueue did: the job's id, and whether a unique key coalesced it into an existing job.
 using EnqueueResult = InsertResult;
 
@@ -38,9 +43,16 @@ struct QueueOptions {
     const Clock* clock = nullptr;
     /// Payload size and JSON depth limits enqueue applies (1 MiB and 128 levels by default).
     InputLimits limits;
+    /// Where the async_* operations run their blocking store calls: an executor the
+    /// application owns and sizes (a boost::asio::thread_pool's, say), run by threads that may
+    /// block, and alive until the Queue is destroyed. Empty: a private pool of two threads,
+    /// made on first use.
+    boost::asio::any_io_executor store_executor;
 };
 
 /// Client of a Store. Cheap to create; holds a reference to the store, which must outlive it.
+/// Safe to use from several threads at once. Destroying it waits for the store calls of its
+/// async operations still in flight (so do not destroy it from one of their handlers).
 class Queue {
   public:
     explicit Queue(Store& store, const Clock& clock = system_clock());
@@ -103,14 +115,12 @@ class Queue {
     Store& store() noexcept { return store_; }
 
   private:
-    struct Pool;
-    Pool& pool();
-
     Store& store_;
     const Clock& clock_;
     std::string tenant_;
     InputLimits limits_;
-    std::unique_ptr<Pool> pool_;
+    // Where the async forms' store calls run; waits for them when the queue is destroyed.
+    std::unique_ptr<detail::StoreCalls> store_calls_;
 };
 
 }  // namespace jobq

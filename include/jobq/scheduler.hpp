@@ -62,6 +62,10 @@ struct SchedulerOptions {
     RetryPolicy retry = RetryPolicy{};
     /// Time source; the system clock when null.
     const Clock* clock = nullptr;
+    /// Where the services' blocking store calls run: an executor the application owns and
+    /// sizes (a boost::asio::thread_pool's, say), run by threads that may block, and alive until
+    /// the Scheduler is destroyed. Empty: a private pool of one thread.
+    boost::asio::any_io_executor store_executor;
     /// Called when a store call fails (the pass is tried again next interval); default: stderr.
     std::function<void(const std::string& message)> on_error;
 };

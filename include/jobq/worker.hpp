@@ -59,6 +59,10 @@ struct WorkerOptions {
     int complete_batch = 512;
     /// Threads for plain-function handlers; 0: the total concurrency, at most 64.
     int blocking_threads = 0;
+    /// Where the worker's blocking store calls (claim, complete, heartbeat) run: an executor
+    /// the application owns and sizes (a boost::asio::thread_pool's, say), run by threads that
+    /// may block, and alive until the Worker is destroyed. Empty: a private pool of two threads.
+    boost::asio::any_io_executor store_executor;
     /// Backoff for kinds and jobs that set none.
     RetryPolicy retry = RetryPolicy{};
     /// Time source; the system clock when null.

@@ -19,13 +19,12 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "cron_firer.hpp"
-#include "detail/blocking.hpp"
 #include "detail/stop_waiter.hpp"
 #include "detail/stopped_context.hpp"
+#include "detail/store_calls.hpp"
 #include "jobq/error.hpp"
 #include "promoter.hpp"
 #include "pruner.hpp"
@@ -88,13 +87,13 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
           promoter(s, clock),
           pruner(s, clock, options.retention),
           cron(s, clock, options) {}
-    ~Impl() { pool.join(); }
+    ~Impl() { store_calls.wait_idle(); }
 
     asio::strand<asio::any_io_executor> strand;
     const SchedulerOptions options;
     const Clock& clock;
-    static constexpr int pool_threads = 1;
-    asio::thread_pool pool{pool_threads};
+    static constexpr int pool_threads = 1;  // of the private pool, without store_executor
+    detail::StoreCalls store_calls{options.store_executor, pool_threads};
 
     scheduler_detail::Rescuer rescuer;
     scheduler_detail::Promoter promoter;
@@ -108,7 +107,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
     int active_loops = 0;
     std::vector<std::function<void()>> stop_waiters;
 
-    // A service's pass: runs once (blocking, on the pool), returns how long to wait before
+    // A service's pass: runs once (blocking, on store_calls), returns how long to wait before
     // the next.
     using Pass = std::function<Duration()>;
 
@@ -169,8 +168,7 @@ struct Scheduler::Impl : std::enable_shared_from_this<Impl> {
             };
             Duration wait = interval;
             try {
-                wait =
-                    co_await detail::run_blocking(self->pool.get_executor(), std::move(run_pass));
+                wait = co_await self->store_calls.run(std::move(run_pass));
             } catch (const std::exception& e) {
                 self->options.on_error(
                     fmt::format("{} pass failed (will retry): {}", name, e.what()));
@@ -232,11 +230,11 @@ void Scheduler::stop() {
     }
     if (detail::context_stopped(impl_->strand.get_inner_executor())) {
         request_stop();  // carried out if the context runs again
-        detail::drain(impl_->pool, Impl::pool_threads);
+        impl_->store_calls.wait_idle();
         return;
     }
     impl_->stopping = true;
-    detail::stop_blocking(impl_, [this] { detail::drain(impl_->pool, Impl::pool_threads); });
+    detail::stop_blocking(impl_, [this] { impl_->store_calls.wait_idle(); });
 }
 
 MaintenanceReport Scheduler::run_once() {

@@ -21,7 +21,7 @@ WorkerCore::WorkerCore(asio::any_io_executor executor, Store& store, Registry& r
                        WorkerOptions options)
     : strand(asio::make_strand(std::move(executor))),
       state(store, registry, std::move(options)),
-      runtime(strand, handler_threads(state.options)),
+      runtime(strand, handler_threads(state.options), state.options.store_executor),
       producer(*this),
       runner(*this),
       completer(*this),

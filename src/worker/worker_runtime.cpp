@@ -14,7 +14,7 @@
 
 #include "alarm.hpp"
 #include "detail/blocking.hpp"
-#include "detail/stopped_context.hpp"
+#include "detail/store_calls.hpp"
 
 namespace asio = boost::asio;
 
@@ -22,8 +22,12 @@ namespace jobq::worker_detail {
 
 // ---- WorkerRuntime ----------------------------------------------------------------------------
 
-WorkerRuntime::WorkerRuntime(asio::strand<asio::any_io_executor> strand, int handler_threads)
-    : strand_(std::move(strand)), handler_threads_(handler_threads) {}
+WorkerRuntime::WorkerRuntime(asio::strand<asio::any_io_executor> strand, int handler_threads,
+                             asio::any_io_executor store_executor)
+    : strand_(std::move(strand)),
+      handler_threads_(handler_threads),
+      store_calls_(std::make_unique<detail::StoreCalls>(std::move(store_executor), store_threads)) {
+}
 
 WorkerRuntime::~WorkerRuntime() {
     join();
@@ -48,7 +52,7 @@ asio::awaitable<void> WorkerRuntime::sleep_for(Duration d) {
 }
 
 asio::awaitable<void> WorkerRuntime::call_store(std::function<void()>&& call) {
-    return detail::run_blocking(store_pool_.get_executor(), std::move(call));
+    return store_calls_->run(std::move(call));
 }
 
 asio::awaitable<void> WorkerRuntime::call_handler(std::function<void()>&& call) {
@@ -60,12 +64,12 @@ asio::awaitable<void> WorkerRuntime::call_handler(std::function<void()>&& call) 
 }
 
 void WorkerRuntime::drain_store_calls() {
-    detail::drain(store_pool_, store_threads);
+    store_calls_->wait_idle();
 }
 
 void WorkerRuntime::join() {
     if (handler_pool_) handler_pool_->join();
-    store_pool_.join();
+    store_calls_->wait_idle();
 }
 
 // ---- Alarm ------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 #pragma once
 // WorkerRuntime: where a worker's code runs. Every part of the worker runs on one strand of
-// the application's executor, so they share state without locks; blocking store calls run on a
-// small pool of their own, plain-function handlers on another (made on first use), and each
-// resumes the waiting coroutine on the strand.
+// the application's executor, so they share state without locks; blocking store calls run on the
+// application's store executor or a small pool of their own (detail::StoreCalls), plain-function
+// handlers on another pool (made on first use), and each resumes the waiting coroutine on the
+// strand.
 //
 // The interface is plain (std::function, awaitable<void>): the worker's parts use it without
 // instantiating Asio's coroutine, timer and thread-pool templates, which are all instantiated
@@ -19,15 +20,22 @@
 
 #include "jobq/clock.hpp"
 
+namespace jobq::detail {
+class StoreCalls;
+}
+
 namespace jobq::worker_detail {
 
 class WorkerRuntime {
   public:
-    /// Threads for store calls: a claim and a completion (or heartbeat) at once.
+    /// Threads of the private pool for store calls, when the application supplies no store
+    /// executor: a claim and a completion (or heartbeat) at once.
     static constexpr int store_threads = 2;
 
-    /// Runs on `strand`; `handler_threads` sizes the plain-function handlers' pool.
-    WorkerRuntime(boost::asio::strand<boost::asio::any_io_executor> strand, int handler_threads);
+    /// Runs on `strand`; `handler_threads` sizes the plain-function handlers' pool; store calls
+    /// run on `store_executor` (WorkerOptions::store_executor), or a private pool when empty.
+    WorkerRuntime(boost::asio::strand<boost::asio::any_io_executor> strand, int handler_threads,
+                  boost::asio::any_io_executor store_executor);
     /// Joins the pools (see join()).
     ~WorkerRuntime();
     WorkerRuntime(const WorkerRuntime&) = delete;
@@ -42,7 +50,7 @@ class WorkerRuntime {
     /// Waits for `d` on the strand; nothing ends it early.
     boost::asio::awaitable<void> sleep_for(Duration d);
 
-    /// Runs a blocking store call on the store pool, then resumes on the strand; rethrows what
+    /// Runs a blocking store call on the store executor, then resumes on the strand; rethrows what
     /// it threw. Pass a named std::function, std::move'd: GCC 12 mishandles non-trivial
     /// temporaries inside a co_await expression (it destroys a bitwise copy twice).
     boost::asio::awaitable<void> call_store(std::function<void()>&& call);
@@ -50,16 +58,17 @@ class WorkerRuntime {
     /// (the pool is made on first use).
     boost::asio::awaitable<void> call_handler(std::function<void()>&& call);
 
-    /// Returns once the store calls posted before it have finished (the pool keeps running):
-    /// for a stop whose executor no longer runs.
+    /// Returns once no store call is in flight (the pool keeps running): for a stop whose
+    /// executor no longer runs.
     void drain_store_calls();
-    /// Waits for the handlers' and the store's threads to finish what they run, and ends them.
+    /// Waits for the handlers' threads to finish what they run and ends them, and waits for the
+    /// store calls in flight.
     void join();
 
   private:
     boost::asio::strand<boost::asio::any_io_executor> strand_;
     int handler_threads_;
-    boost::asio::thread_pool store_pool_{store_threads};
+    std::unique_ptr<detail::StoreCalls> store_calls_;
     std::unique_ptr<boost::asio::thread_pool> handler_pool_;
 };
 
