@@ -222,47 +222,53 @@ std::vector<WaitReasonCount> Queue::wait_reasons() {
     return count_wait_reasons(groups, store_.limit_records(), store_.workers(now), now);
 }
 
-// The awaitable forms run the blocking form through store_calls_ and resume on the caller's
-// executor. They are not coroutines themselves: each returns StoreCalls::run's awaitable.
-boost::asio::awaitable<EnqueueResult> Queue::async_enqueue(JobSpec spec) {
-    return store_calls_->run([this, spec = std::move(spec)] { return enqueue(spec); });
+// The async forms run the blocking form through store_calls_, which completes the handler on
+// its own executor. Each lambda captures what the call needs by value: the caller's arguments
+// may be gone before the call runs.
+void Queue::start_enqueue(Completes<EnqueueResult> handler, JobSpec spec) {
+    store_calls_->start([this, spec = std::move(spec)] { return enqueue(spec); },
+                        std::move(handler));
 }
-boost::asio::awaitable<std::vector<EnqueueResult>> Queue::async_enqueue_many(
-    std::vector<JobSpec> specs) {
-    return store_calls_->run([this, specs = std::move(specs)] { return enqueue_many(specs); });
+void Queue::start_enqueue_many(Completes<std::vector<EnqueueResult>> handler,
+                               std::vector<JobSpec> specs) {
+    store_calls_->start([this, specs = std::move(specs)] { return enqueue_many(specs); },
+                        std::move(handler));
 }
-boost::asio::awaitable<std::optional<Job>> Queue::async_get(JobId id) {
-    return store_calls_->run([this, id] { return get(id); });
+void Queue::start_get(Completes<std::optional<Job>> handler, JobId id) {
+    store_calls_->start([this, id] { return get(id); }, std::move(handler));
 }
-boost::asio::awaitable<JobPage> Queue::async_list(JobFilter filter) {
-    return store_calls_->run([this, filter = std::move(filter)] { return list(filter); });
+void Queue::start_list(Completes<JobPage> handler, JobFilter filter) {
+    store_calls_->start([this, filter = std::move(filter)] { return list(filter); },
+                        std::move(handler));
 }
-boost::asio::awaitable<Job> Queue::async_cancel(JobId id) {
-    return store_calls_->run([this, id] { return cancel(id); });
+void Queue::start_cancel(Completes<Job> handler, JobId id) {
+    store_calls_->start([this, id] { return cancel(id); }, std::move(handler));
 }
-boost::asio::awaitable<Job> Queue::async_retry(JobId id) {
-    return store_calls_->run([this, id] { return retry(id); });
+void Queue::start_retry(Completes<Job> handler, JobId id) {
+    store_calls_->start([this, id] { return retry(id); }, std::move(handler));
 }
-boost::asio::awaitable<void> Queue::async_remove(JobId id) {
-    return store_calls_->run([this, id] { remove(id); });
+void Queue::start_remove(Handler<void(std::exception_ptr)> handler, JobId id) {
+    store_calls_->start([this, id] { remove(id); }, std::move(handler));
 }
-boost::asio::awaitable<std::vector<QueueStats>> Queue::async_stats() {
-    return store_calls_->run([this] { return stats(); });
+void Queue::start_stats(Completes<std::vector<QueueStats>> handler) {
+    store_calls_->start([this] { return stats(); }, std::move(handler));
 }
-boost::asio::awaitable<JobPage> Queue::async_dead_letters(JobFilter filter) {
-    return store_calls_->run([this, filter = std::move(filter)] { return dead_letters(filter); });
+void Queue::start_dead_letters(Completes<JobPage> handler, JobFilter filter) {
+    store_calls_->start([this, filter = std::move(filter)] { return dead_letters(filter); },
+                        std::move(handler));
 }
-boost::asio::awaitable<Job> Queue::async_replay(JobId id) {
-    return store_calls_->run([this, id] { return replay(id); });
+void Queue::start_replay(Completes<Job> handler, JobId id) {
+    store_calls_->start([this, id] { return replay(id); }, std::move(handler));
 }
-boost::asio::awaitable<std::int64_t> Queue::async_replay_all(JobFilter filter) {
-    return store_calls_->run([this, filter = std::move(filter)] { return replay_all(filter); });
+void Queue::start_replay_all(Completes<std::int64_t> handler, JobFilter filter) {
+    store_calls_->start([this, filter = std::move(filter)] { return replay_all(filter); },
+                        std::move(handler));
 }
-boost::asio::awaitable<WaitExplanation> Queue::async_explain(JobId id) {
-    return store_calls_->run([this, id] { return explain(id); });
+void Queue::start_explain(Completes<WaitExplanation> handler, JobId id) {
+    store_calls_->start([this, id] { return explain(id); }, std::move(handler));
 }
-boost::asio::awaitable<std::vector<WaitReasonCount>> Queue::async_wait_reasons() {
-    return store_calls_->run([this] { return wait_reasons(); });
+void Queue::start_wait_reasons(Completes<std::vector<WaitReasonCount>> handler) {
+    store_calls_->start([this] { return wait_reasons(); }, std::move(handler));
 }
 
 }  // namespace jobq

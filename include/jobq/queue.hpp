@@ -1,17 +1,36 @@
 #pragma once
 // Queue: the client side of jobq — enqueue, inspect, cancel, retry, replay. Every operation
-// has a blocking form and an awaitable form (async_*) that runs the store call off the
-// caller's executor and resumes on it.
+// has a blocking form and an asynchronous form (async_*) that runs the store call off the
+// caller's executor and takes an Asio completion token.
+//
+// Completion tokens: each async_* is an Asio asynchronous operation whose completion signature
+// is void(std::exception_ptr, T) — void(std::exception_ptr) for async_remove — where T is what
+// the blocking form returns and the exception_ptr holds what it would have thrown (a
+// jobq::Error, say), null on success. The token decides the shape of the answer:
+//   - none (boost::asio::use_awaitable, the default): `co_await queue.async_get(id)` returns T
+//     or throws, in a coroutine on an any_io_executor;
+//   - boost::asio::use_future: a std::future<T> whose get() returns T or throws;
+//   - a callback `(std::exception_ptr error, T value)`: value is default-constructed when error
+//     is set;
+//   - boost::asio::deferred, or any other token.
+// The handler runs on its associated executor (bind_executor gives a callback one); a handler
+// with none, such as a plain lambda, runs on the thread that made the store call. The store
+// call runs on QueueOptions::store_executor, or on the queue's private pool of two threads.
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "jobq/clock.hpp"
 #include "jobq/input_limits.hpp"
@@ -96,25 +115,122 @@ class Queue {
     /// The tenant this client is scoped to; empty when none.
     const std::string& tenant() const noexcept;
 
-    boost::asio::awaitable<EnqueueResult> async_enqueue(JobSpec spec);
-    boost::asio::awaitable<std::vector<EnqueueResult>> async_enqueue_many(
-        std::vector<JobSpec> specs);
-    boost::asio::awaitable<std::optional<Job>> async_get(JobId id);
-    boost::asio::awaitable<JobPage> async_list(JobFilter filter);
-    boost::asio::awaitable<Job> async_cancel(JobId id);
-    boost::asio::awaitable<Job> async_retry(JobId id);
-    boost::asio::awaitable<void> async_remove(JobId id);
-    boost::asio::awaitable<std::vector<QueueStats>> async_stats();
-    boost::asio::awaitable<JobPage> async_dead_letters(JobFilter filter = {});
-    boost::asio::awaitable<Job> async_replay(JobId id);
-    boost::asio::awaitable<std::int64_t> async_replay_all(JobFilter filter = {});
-    boost::asio::awaitable<WaitExplanation> async_explain(JobId id);
-    boost::asio::awaitable<std::vector<WaitReasonCount>> async_wait_reasons();
+    /// The token of an async_* operation given none: co_await it in a coroutine.
+    using default_token = boost::asio::use_awaitable_t<>;
+
+    /// enqueue() off the caller's executor; completes with (exception_ptr, EnqueueResult).
+    template <class Token = default_token>
+    auto async_enqueue(JobSpec spec, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_enqueue, std::move(spec));
+    }
+    /// enqueue_many(); completes with (exception_ptr, std::vector<EnqueueResult>).
+    template <class Token = default_token>
+    auto async_enqueue_many(std::vector<JobSpec> specs, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_enqueue_many, std::move(specs));
+    }
+    /// get(); completes with (exception_ptr, std::optional<Job>).
+    template <class Token = default_token>
+    auto async_get(JobId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_get, id);
+    }
+    /// list(); completes with (exception_ptr, JobPage).
+    template <class Token = default_token>
+    auto async_list(JobFilter filter, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_list, std::move(filter));
+    }
+    /// cancel(); completes with (exception_ptr, Job).
+    template <class Token = default_token>
+    auto async_cancel(JobId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_cancel, id);
+    }
+    /// retry(); completes with (exception_ptr, Job).
+    template <class Token = default_token>
+    auto async_retry(JobId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_retry, id);
+    }
+    /// remove(); completes with (exception_ptr).
+    template <class Token = default_token>
+    auto async_remove(JobId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_remove, id);
+    }
+    /// stats(); completes with (exception_ptr, std::vector<QueueStats>).
+    template <class Token = default_token>
+    auto async_stats(Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_stats);
+    }
+    /// dead_letters(filter); completes with (exception_ptr, JobPage).
+    template <class Token = default_token>
+    auto async_dead_letters(JobFilter filter, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_dead_letters, std::move(filter));
+    }
+    /// dead_letters() of every queue; completes with (exception_ptr, JobPage). An overload, not
+    /// a default filter: a default JobFilter made inside a caller's co_await expression is the
+    /// kind of temporary GCC 12 destroys twice.
+    template <class Token = default_token>
+    requires(!std::is_convertible_v<Token, JobFilter>) auto async_dead_letters(Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_dead_letters, JobFilter{});
+    }
+    /// replay(); completes with (exception_ptr, Job).
+    template <class Token = default_token>
+    auto async_replay(JobId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_replay, id);
+    }
+    /// replay_all(filter); completes with (exception_ptr, std::int64_t).
+    template <class Token = default_token>
+    auto async_replay_all(JobFilter filter, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_replay_all, std::move(filter));
+    }
+    /// replay_all() of every queue; completes with (exception_ptr, std::int64_t).
+    template <class Token = default_token>
+    requires(!std::is_convertible_v<Token, JobFilter>) auto async_replay_all(Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_replay_all, JobFilter{});
+    }
+    /// explain(); completes with (exception_ptr, WaitExplanation).
+    template <class Token = default_token>
+    auto async_explain(JobId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_explain, id);
+    }
+    /// wait_reasons(); completes with (exception_ptr, std::vector<WaitReasonCount>).
+    template <class Token = default_token>
+    auto async_wait_reasons(Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_wait_reasons);
+    }
 
     /// The store this queue writes to.
     Store& store() noexcept { return store_; }
 
   private:
+    template <class Signature>
+    using Handler = boost::asio::any_completion_handler<Signature>;
+    template <class T>
+    using Completes = Handler<void(std::exception_ptr, T)>;
+
+    // The thin part of every async_*: the token becomes a type-erased handler for a start_*
+    // function compiled in queue.cpp, so callers' builds do not instantiate the store call.
+    template <class Token, class Signature, class... Args>
+    auto initiate(Token& token, void (Queue::*start)(Handler<Signature>, Args...), Args... args) {
+        return boost::asio::async_initiate<Token, Signature>(
+            [this, start](auto handler, Args... a) {
+                (this->*start)(Handler<Signature>(std::move(handler)), std::move(a)...);
+            },
+            token, std::move(args)...);
+    }
+
+    void start_enqueue(Completes<EnqueueResult> handler, JobSpec spec);
+    void start_enqueue_many(Completes<std::vector<EnqueueResult>> handler,
+                            std::vector<JobSpec> specs);
+    void start_get(Completes<std::optional<Job>> handler, JobId id);
+    void start_list(Completes<JobPage> handler, JobFilter filter);
+    void start_cancel(Completes<Job> handler, JobId id);
+    void start_retry(Completes<Job> handler, JobId id);
+    void start_remove(Handler<void(std::exception_ptr)> handler, JobId id);
+    void start_stats(Completes<std::vector<QueueStats>> handler);
+    void start_dead_letters(Completes<JobPage> handler, JobFilter filter);
+    void start_replay(Completes<Job> handler, JobId id);
+    void start_replay_all(Completes<std::int64_t> handler, JobFilter filter);
+    void start_explain(Completes<WaitExplanation> handler, JobId id);
+    void start_wait_reasons(Completes<std::vector<WaitReasonCount>> handler);
+
     Store& store_;
     const Clock& clock_;
     std::string tenant_;

@@ -12,8 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "jobq/clock.hpp"
 #include "jobq/cron_schedule.hpp"
@@ -92,8 +95,17 @@ class Scheduler {
     void start();
     /// Stops the services after the pass in progress. Returns at once.
     void request_stop();
-    /// Stops and waits, on the scheduler's executor.
-    boost::asio::awaitable<void> async_stop();
+    /// Stops, as an Asio asynchronous operation with signature void() that completes once every
+    /// service has ended. Tokens as Worker::async_stop: none (boost::asio::use_awaitable) for
+    /// `co_await scheduler.async_stop()`, use_future, deferred, or a callback `()`.
+    template <class Token = boost::asio::use_awaitable_t<>>
+    auto async_stop(Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void()>(
+            [this](auto handler) {
+                start_stop(boost::asio::any_completion_handler<void()>(std::move(handler)));
+            },
+            token);
+    }
     /// Stops from a thread that does not run the executor; blocks until stopped.
     /// Returns at once when not running, or when the executor's io_context has stopped (then
     /// the stop is only requested, as by request_stop(): nothing could carry it out).
@@ -110,6 +122,9 @@ class Scheduler {
     MaintenanceReport cron_once();
 
   private:
+    // The non-template half of async_stop, compiled in the library.
+    void start_stop(boost::asio::any_completion_handler<void()> handler);
+
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

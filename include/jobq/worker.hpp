@@ -11,8 +11,11 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
@@ -104,8 +107,19 @@ class Worker {
     /// Begins a graceful stop: no new fetches; running handlers get `shutdown_grace`, then are
     /// cancelled and recorded so they run again. Returns at once.
     void request_stop();
-    /// Graceful stop, awaited on the worker's executor until every outcome is written.
-    boost::asio::awaitable<void> async_stop();
+    /// Graceful stop as an Asio asynchronous operation with signature void(): it completes once
+    /// every outcome is written. The token decides the shape: none (boost::asio::use_awaitable)
+    /// for `co_await worker.async_stop()`, boost::asio::use_future, boost::asio::deferred, or a
+    /// callback `()`. The handler runs on its associated executor; one with none, such as a
+    /// plain lambda, on the worker's executor.
+    template <class Token = boost::asio::use_awaitable_t<>>
+    auto async_stop(Token&& token = {}) {
+        return boost::asio::async_initiate<Token, void()>(
+            [this](auto handler) {
+                start_stop(boost::asio::any_completion_handler<void()>(std::move(handler)));
+            },
+            token);
+    }
     /// Graceful stop from a thread that does not run the executor; blocks until stopped.
     /// Returns at once when not running, or when the executor's io_context has stopped (then
     /// the stop is only requested, as by request_stop(): nothing could carry it out).
@@ -120,6 +134,9 @@ class Worker {
     WorkerCounters counters() const;
 
   private:
+    // The non-template half of async_stop, compiled in the library.
+    void start_stop(boost::asio::any_completion_handler<void()> handler);
+
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -1,39 +1,41 @@
 #pragma once
 // The stop plumbing Worker and Scheduler share. An Impl has a `strand`, `begin_stop()` and
 // `when_stopped(fn)` (fn runs on the strand once everything has wound down); these turn that
-// into an awaitable stop and a blocking one.
+// into an asynchronous stop (a completion handler) and a blocking one.
 
 #include <chrono>
 #include <future>
 #include <memory>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/awaitable.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/prefer.hpp>
 
 #include "stopped_context.hpp"
 
 namespace jobq::detail {
 
-/// Stops `self` and completes, on the awaiting coroutine's executor, once it has stopped.
+/// Stops `self`; once it has stopped, completes `handler` on the handler's associated executor
+/// (on `self`'s executor when it has none).
 template <class Impl>
-boost::asio::awaitable<void> stop_and_wait(std::shared_ptr<Impl> self) {
+void stop_then(std::shared_ptr<Impl> self, boost::asio::any_completion_handler<void()> handler) {
     namespace asio = boost::asio;
-    auto initiate = [self](auto handler) {
-        // when_stopped takes a copyable function; the handler is move-only.
-        auto h = std::make_shared<decltype(handler)>(std::move(handler));
-        asio::post(self->strand, [self, h] {
-            self->begin_stop();
-            self->when_stopped([h] {
-                auto ex = asio::get_associated_executor(*h);
-                asio::post(ex, [h] { std::move (*h)(); });
-            });
+    // Outstanding work on the handler's executor until it has run, as Asio asks of an operation.
+    auto work = asio::prefer(asio::get_associated_executor(handler),
+                             asio::execution::outstanding_work.tracked);
+    // when_stopped takes a copyable function; the handler is move-only.
+    auto h = std::make_shared<asio::any_completion_handler<void()>>(std::move(handler));
+    asio::post(self->strand, [self, h, work] {
+        self->begin_stop();
+        self->when_stopped([ex = self->strand.get_inner_executor(), h, work] {
+            // Posted before it is dispatched: the handler may destroy what stopped, so it must
+            // not run inside the stop's own last steps.
+            asio::post(ex, [h, work] { asio::dispatch(work, [h] { std::move (*h)(); }); });
         });
-    };
-    return asio::async_initiate<decltype(asio::use_awaitable), void()>(std::move(initiate),
-                                                                       asio::use_awaitable);
+    });
 }
 
 /// Stops `self` and blocks the calling thread until it has stopped. Must not run on a thread

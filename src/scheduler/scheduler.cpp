@@ -216,9 +216,9 @@ void Scheduler::request_stop() {
     asio::post(impl_->strand, [self = impl_] { self->begin_stop(); });
 }
 
-asio::awaitable<void> Scheduler::async_stop() {
+void Scheduler::start_stop(asio::any_completion_handler<void()> handler) {
     impl_->stopping = true;
-    return detail::stop_and_wait(impl_);
+    detail::stop_then(impl_, std::move(handler));
 }
 
 void Scheduler::stop() {

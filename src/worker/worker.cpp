@@ -35,7 +35,7 @@ WorkerCore::~WorkerCore() {
 
 }  // namespace worker_detail
 
-// The stop plumbing (detail::stop_and_wait, stop_blocking) finds strand, begin_stop() and
+// The stop plumbing (detail::stop_then, stop_blocking) finds strand, begin_stop() and
 // when_stopped() on it.
 struct Worker::Impl : worker_detail::WorkerCore {
     using WorkerCore::WorkerCore;
@@ -62,8 +62,8 @@ void Worker::request_stop() {
     impl_->runtime.post([self = impl_] { self->begin_stop(); });
 }
 
-asio::awaitable<void> Worker::async_stop() {
-    return detail::stop_and_wait(impl_);
+void Worker::start_stop(asio::any_completion_handler<void()> handler) {
+    detail::stop_then(impl_, std::move(handler));
 }
 
 void Worker::stop() {

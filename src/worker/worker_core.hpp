@@ -39,7 +39,7 @@ class WorkerCore : public std::enable_shared_from_this<WorkerCore> {
     WorkerCore(const WorkerCore&) = delete;
     WorkerCore& operator=(const WorkerCore&) = delete;
 
-    // What detail::stop_and_wait and stop_blocking (stop_waiter.hpp) ask of a worker.
+    // What detail::stop_then and stop_blocking (stop_waiter.hpp) ask of a worker.
     void begin_stop() { lifecycle.begin_stop(); }
     void when_stopped(std::function<void()> fn) { lifecycle.when_stopped(std::move(fn)); }
 
