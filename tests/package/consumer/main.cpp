@@ -1,6 +1,7 @@
-// Round trip through an installed jobq: open a SQLite store, migrate, enqueue, read back.
-// Exits 0 only when the job read back is the job enqueued (and, built with the postgres
-// component, a PostgresStore was constructed; postgres.cpp).
+// Round trip through an installed jobq: open a SQLite store, migrate, enqueue, read back (also
+// through an async operation with a completion token, whose template lives in the installed
+// header). Exits 0 only when the job read back is the job enqueued (and, built with the
+// postgres component, a PostgresStore was constructed; postgres.cpp).
 
 #include <cstdio>
 #include <exception>
@@ -9,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <boost/asio/use_future.hpp>
 #include <jobq/job_spec.hpp>
 #include <jobq/queue.hpp>
 #include <jobq/sqlite/sqlite_store.hpp>
@@ -32,9 +34,13 @@ int main(int argc, char** argv) {
         const auto inserted = queue.enqueue(
             jobq::JobSpec{"email.send", payload}.queue("mail").priority(3).max_attempts(8));
         const auto job = queue.get(inserted.id);
+        const auto async_job = queue.async_get(inserted.id, boost::asio::use_future).get();
         if (!job) {
             std::fprintf(stderr, "job %lld was enqueued but cannot be read back\n",
                          static_cast<long long>(inserted.id));
+        } else if (!async_job || async_job->id != job->id) {
+            std::fprintf(stderr, "async_get did not read back job %lld\n",
+                         static_cast<long long>(job->id));
         } else if (job->kind != "email.send" || job->queue != "mail" || job->payload != payload ||
                    job->priority != 3 || job->max_attempts != 8 ||
                    job->state != jobq::JobState::available) {
