@@ -47,7 +47,11 @@ class Store;
 
 namespace detail {
 class StoreCalls;
-}
+/// What tells the filterless overloads of async_dead_letters and async_replay_all from the
+/// ones that take a filter: their only argument is a token, not a JobFilter.
+template <class T>
+concept not_a_job_filter = !std::is_convertible_v<T, JobFilter>;
+}  // namespace detail
 
 /// What enqueue did: the job's id, and whether a unique key coalesced it into an existing job.
 using EnqueueResult = InsertResult;
@@ -71,7 +75,9 @@ struct QueueOptions {
 
 /// Client of a Store. Cheap to create; holds a reference to the store, which must outlive it.
 /// Safe to use from several threads at once. Destroying it waits for the store calls of its
-/// async operations still in flight (so do not destroy it from one of their handlers).
+/// async operations still in flight, which hold their handlers' executors until they end: so
+/// destroy it before the io_context (or other context) those handlers run on, and not from
+/// one of its own handlers.
 class Queue {
   public:
     explicit Queue(Store& store, const Clock& clock = system_clock());
@@ -166,8 +172,8 @@ class Queue {
     /// dead_letters() of every queue; completes with (exception_ptr, JobPage). An overload, not
     /// a default filter: a default JobFilter made inside a caller's co_await expression is the
     /// kind of temporary GCC 12 destroys twice.
-    template <class Token = default_token>
-    requires(!std::is_convertible_v<Token, JobFilter>) auto async_dead_letters(Token&& token = {}) {
+    template <detail::not_a_job_filter Token = default_token>
+    auto async_dead_letters(Token&& token = {}) {
         return initiate<Token>(token, &Queue::start_dead_letters, JobFilter{});
     }
     /// replay(); completes with (exception_ptr, Job).
@@ -181,8 +187,8 @@ class Queue {
         return initiate<Token>(token, &Queue::start_replay_all, std::move(filter));
     }
     /// replay_all() of every queue; completes with (exception_ptr, std::int64_t).
-    template <class Token = default_token>
-    requires(!std::is_convertible_v<Token, JobFilter>) auto async_replay_all(Token&& token = {}) {
+    template <detail::not_a_job_filter Token = default_token>
+    auto async_replay_all(Token&& token = {}) {
         return initiate<Token>(token, &Queue::start_replay_all, JobFilter{});
     }
     /// explain(); completes with (exception_ptr, WaitExplanation).

@@ -93,16 +93,20 @@ void StoreCalls::start(F call, Handler handler) {
     // operation: an io_context waiting on nothing else must not return from run() meanwhile.
     auto work = asio::prefer(asio::get_associated_executor(handler),
                              asio::execution::outstanding_work.tracked);
-    const asio::any_io_executor target = executor();
+    const asio::any_io_executor pool = executor();
     begin_call();
     auto task = [this, call = std::move(call), handler = std::move(handler),
                  work = std::move(work)]() mutable {
         const InFlight counted(*this);
-        // Moved out so that they are gone before the count ends: a waiting owner may then tear
-        // down the handler's executor.
-        auto ex = std::move(work);
+        // Moved out so that they are gone before the count ends.
         auto h = std::move(handler);
         auto f = std::move(call);
+        // The work travels with the handler and ends where the handler runs, after it: once the
+        // handler is handed over, this thread must not touch its executor's context again (the
+        // handler may be what lets the application destroy it). Handing over goes through an
+        // untracked copy for the same reason.
+        auto tracked = std::move(work);
+        const auto target = asio::prefer(tracked, asio::execution::outstanding_work.untracked);
         std::exception_ptr error;
         if constexpr (std::is_void_v<R>) {
             try {
@@ -110,7 +114,8 @@ void StoreCalls::start(F call, Handler handler) {
             } catch (...) {
                 error = std::current_exception();
             }
-            asio::dispatch(ex, [h = std::move(h), error]() mutable { std::move(h)(error); });
+            asio::dispatch(target, [h = std::move(h), tracked = std::move(tracked),
+                                    error]() mutable { std::move(h)(error); });
         } else {
             static_assert(std::is_default_constructible_v<R>,
                           "a store call's result must be default-constructible");
@@ -120,13 +125,14 @@ void StoreCalls::start(F call, Handler handler) {
             } catch (...) {
                 error = std::current_exception();
             }
-            asio::dispatch(ex, [h = std::move(h), error, value = std::move(value)]() mutable {
+            asio::dispatch(target, [h = std::move(h), tracked = std::move(tracked), error,
+                                    value = std::move(value)]() mutable {
                 std::move(h)(error, std::move(value));
             });
         }
     };
     try {
-        asio::post(target, std::move(task));
+        asio::post(pool, std::move(task));
     } catch (...) {
         end_call();
         throw;

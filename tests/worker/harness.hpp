@@ -30,12 +30,14 @@ struct Harness {
     TempDir dir;
     SqliteStore store{(dir.path() / "jobs.db").string(), SqliteOptions{.migrate = true}};
     ManualClock clock{std::chrono::floor<Duration>(std::chrono::system_clock::now())};
-    Queue queue{store, clock};
     Registry registry;
     boost::asio::io_context io;
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{
         io.get_executor()};
     std::thread io_thread;
+    // After io: destroyed before it, as a Queue must be before the context its handlers run on
+    // (its destructor waits for its store calls, which hold their handlers' executors).
+    Queue queue{store, clock};
     std::unique_ptr<Worker> worker;
 
     Harness() : io_thread([this] { io.run(); }) {}
