@@ -144,7 +144,7 @@ auto StoreCalls::run(F call) {
     namespace asio = boost::asio;
     using R = std::invoke_result_t<F&>;
     auto initiate = [this, call = std::move(call)](auto handler) mutable {
-        start(std::move(call), std::move(handler));
+        this->start(std::move(call), std::move(handler));
     };
     if constexpr (std::is_void_v<R>) {
         return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr)>(
