@@ -29,15 +29,10 @@ extern char** environ;
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using jobq::test::Harness;
+using jobq::test::pause_for;
 using nlohmann::json;
 
 namespace {
-
-// An awaitable handler body that waits (cancellably) for `d`.
-asio::awaitable<void> pause_for(std::chrono::steady_clock::duration d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
 
 // Runs the peer program (another process on the same database file) and returns its exit code.
 int run_peer(const std::vector<std::string>& args) {

@@ -15,6 +15,9 @@
 #include <doctest/doctest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "jobq/queue.hpp"
 #include "jobq/registry.hpp"
@@ -92,6 +95,12 @@ struct Harness {
         }
     }
 };
+
+/// An awaitable handler body that waits (cancellably) for `d`.
+inline boost::asio::awaitable<void> pause_for(std::chrono::steady_clock::duration d) {
+    boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, d);
+    co_await t.async_wait(boost::asio::use_awaitable);
+}
 
 /// A policy with no jitter, so delays are exact.
 inline RetryPolicy exact_policy(Duration base) {

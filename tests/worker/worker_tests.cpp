@@ -23,15 +23,10 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using jobq::test::exact_policy;
 using jobq::test::Harness;
+using jobq::test::pause_for;
 using nlohmann::json;
 
 namespace {
-
-// An awaitable handler body that waits (cancellably) for `d`.
-asio::awaitable<void> wait_for(std::chrono::steady_clock::duration d) {
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
 
 struct Email {
     std::string to;
@@ -127,7 +122,7 @@ TEST_CASE("a handler that outlives its timeout is cancelled and the attempt fail
     std::atomic<bool> saw_cancel{false};
     h.registry.add("slow", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
         try {
-            co_await wait_for(1h);
+            co_await pause_for(1h);
         } catch (...) {
             saw_cancel = ctx.cancel_reason() == jobq::CancelReason::timeout;
             throw;
@@ -145,7 +140,7 @@ TEST_CASE("a handler that outlives its timeout is cancelled and the attempt fail
 TEST_CASE("a kind's timeout applies to jobs that set none") {
     Harness h;
     h.registry.add("slow",
-                   [](jobq::JobContext&) -> asio::awaitable<void> { co_await wait_for(1h); },
+                   [](jobq::JobContext&) -> asio::awaitable<void> { co_await pause_for(1h); },
                    {.timeout = 30ms});
     const auto id = h.queue.enqueue(jobq::JobSpec{"slow"}.max_attempts(1)).id;
     h.start();
@@ -159,7 +154,7 @@ TEST_CASE("a graceful stop lets a running handler finish within the grace period
     std::atomic<bool> started{false};
     h.registry.add("short", [&](jobq::JobContext&) -> asio::awaitable<void> {
         started = true;
-        co_await wait_for(200ms);
+        co_await pause_for(200ms);
     });
     const auto id = h.queue.enqueue(jobq::JobSpec{"short"}).id;
     h.start({.shutdown_grace = 60s});
@@ -174,7 +169,7 @@ TEST_CASE(
     Harness h;
     std::atomic<int> started{0};
     h.registry.add("long", [&](jobq::JobContext&) -> asio::awaitable<void> {
-        if (++started == 1) co_await wait_for(1h);  // only the first run hangs
+        if (++started == 1) co_await pause_for(1h);  // only the first run hangs
     });
     const auto id = h.queue.enqueue(jobq::JobSpec{"long"}.max_attempts(3)).id;
     h.start({.shutdown_grace = 50ms});
@@ -314,7 +309,7 @@ TEST_CASE("cancelling a running job cancels its handler and the job stays cancel
     h.registry.add("endless", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
         started = true;
         try {
-            co_await wait_for(1h);
+            co_await pause_for(1h);
         } catch (...) {
             told = ctx.cancel_reason() == jobq::CancelReason::cancelled;
             throw;
@@ -338,7 +333,7 @@ TEST_CASE("a running job's lease is renewed by heartbeat, so the rescuer leaves 
     std::atomic<bool> release{false};
     h.registry.add("steady", [&](jobq::JobContext&) -> asio::awaitable<void> {
         started = true;
-        while (!release) co_await wait_for(5ms);
+        while (!release) co_await pause_for(5ms);
     });
     const auto id = h.queue.enqueue(jobq::JobSpec{"steady"}).id;
     h.start({.lease = 300ms});
@@ -354,15 +349,16 @@ TEST_CASE("a running job's lease is renewed by heartbeat, so the rescuer leaves 
     CHECK(h.wait_for_state(id, jobq::JobState::completed).attempt == 1);
 }
 
-TEST_CASE("a job whose lease is taken over while it runs has its handler told, and its outcome "
-          "refused") {
+TEST_CASE(
+    "a job whose lease is taken over while it runs has its handler told, and its outcome "
+    "refused") {
     Harness h;
     std::atomic<bool> started{false};
     std::atomic<int> reason{-1};
     h.registry.add("endless", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
         started = true;
         try {
-            co_await wait_for(1h);
+            co_await pause_for(1h);
         } catch (...) {
             reason = static_cast<int>(ctx.cancel_reason());
             throw;
@@ -413,7 +409,7 @@ TEST_CASE("a worker runs at most its queue's concurrency at once and serves only
         int p = peak.load();
         while (n > p && !peak.compare_exchange_weak(p, n)) {
         }
-        co_await wait_for(5ms);
+        co_await pause_for(5ms);
         --now_running;
     });
     std::vector<jobq::JobSpec> specs;
@@ -529,7 +525,7 @@ TEST_CASE("stop() waiting for a running handler returns when its io_context stop
     std::atomic<bool> started{false};
     h.registry.add("hang", [&](jobq::JobContext&) -> asio::awaitable<void> {
         started = true;
-        co_await wait_for(1h);
+        co_await pause_for(1h);
     });
     h.queue.enqueue(jobq::JobSpec{"hang"});
     jobq::Worker worker(ex.io.get_executor(), h.store, h.registry,
