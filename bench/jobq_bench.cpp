@@ -13,6 +13,11 @@
 //   latency       a Worker (concurrency C, default 10) idles; N jobs are enqueued one at a
 //                 time every U µs (default 2000) from another thread; enqueue call -> handler
 //                 start, p50/p95/p99 in ms
+//   store-loop    N no-op jobs are enqueued first (not timed); then one thread claims B
+//                 (default 100) through Store::claim and completes them through
+//                 Store::complete, in turn, until none is left (on a store that completes
+//                 with claims, as a worker does: each batch's outcomes ride on the next
+//                 claim): the store's own cost of claim+complete, without a worker
 //   claim-cost    N available jobs are inserted (untimed; PostgreSQL is then vacuumed and
 //                 analyzed, as autovacuum would have); 50 claims of B (default 10) jobs each
 //                 are timed, p50/p95 in µs
@@ -71,7 +76,7 @@ using jobq::tools::parse_integer_flag;
 
 constexpr std::string_view usage =
     "usage: jobq-bench --db PATH_OR_URL --workload "
-    "bulk-enqueue|enqueue|process|latency|claim-cost\n"
+    "bulk-enqueue|enqueue|process|store-loop|latency|claim-cost\n"
     "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n"
     "                  [--limits none|idle]\n"
     "--limits idle sets a concurrency cap and a rate limit on the queue and the kind that are\n"
@@ -121,10 +126,12 @@ Options parse_args(int argc, char** argv) {
     if (o.db.empty()) throw BadArgs("--db is required (the database is deleted and recreated)");
     if (o.jobs == 0) throw BadArgs("--jobs is required");
     if (o.workload != "bulk-enqueue" && o.workload != "enqueue" && o.workload != "process" &&
-        o.workload != "latency" && o.workload != "claim-cost") {
+        o.workload != "store-loop" && o.workload != "latency" && o.workload != "claim-cost") {
         throw BadArgs(fmt::format("--workload: unknown workload '{}'", o.workload));
     }
-    if (o.batch == 0) o.batch = o.workload == "claim-cost" ? 10 : 1000;
+    if (o.batch == 0) {
+        o.batch = o.workload == "claim-cost" ? 10 : o.workload == "store-loop" ? 100 : 1000;
+    }
     if (o.concurrency == 0) {
         o.concurrency = o.workload == "process" ? 100 : o.workload == "latency" ? 10 : 1;
     }
@@ -296,18 +303,20 @@ struct IoThread {
     }
 };
 
-nlohmann::json process(const Options& o, Target& t) {
-    {
-        jobq::Queue queue{*t.store};
-        const std::vector<jobq::JobSpec> batch(static_cast<std::size_t>(o.batch),
-                                               jobq::JobSpec{"bench.noop"});
-        for (std::int64_t done = 0; done < o.jobs;) {
-            const std::int64_t k = std::min<std::int64_t>(o.batch, o.jobs - done);
-            queue.enqueue_many(
-                std::span<const jobq::JobSpec>(batch.data(), static_cast<std::size_t>(k)));
-            done += k;
-        }
+// Enqueues o.jobs no-op jobs in batches of 1000, untimed.
+void enqueue_noops(const Options& o, Target& t) {
+    jobq::Queue queue{*t.store};
+    const std::vector<jobq::JobSpec> batch(1000, jobq::JobSpec{"bench.noop"});
+    for (std::int64_t done = 0; done < o.jobs;) {
+        const std::int64_t k = std::min<std::int64_t>(1000, o.jobs - done);
+        queue.enqueue_many(
+            std::span<const jobq::JobSpec>(batch.data(), static_cast<std::size_t>(k)));
+        done += k;
     }
+}
+
+nlohmann::json process(const Options& o, Target& t) {
+    enqueue_noops(o, t);
 
     jobq::Registry registry;
     registry.add("bench.noop", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });
@@ -357,6 +366,60 @@ nlohmann::json process(const Options& o, Target& t) {
     }
     nlohmann::json j = result_line(o, t, o.jobs, s);
     j["completed_in_store"] = completed;
+    return j;
+}
+
+nlohmann::json store_loop(const Options& o, Target& t) {
+    enqueue_noops(o, t);
+    const jobq::Clock& clock = jobq::system_clock();
+    // As a worker does: outcomes ride on the next claim when the store completes with claims.
+    const bool merges = t.store->completes_with_claims();
+    std::vector<jobq::Outcome> outcomes;
+    std::int64_t done = 0;
+    auto check = [&](const std::vector<bool>& applied) {
+        if (std::count(applied.begin(), applied.end(), true) !=
+            static_cast<std::ptrdiff_t>(outcomes.size())) {
+            throw std::runtime_error("the store refused an outcome");
+        }
+        done += static_cast<std::int64_t>(outcomes.size());
+        outcomes.clear();
+    };
+    const Clock::time_point start = Clock::now();
+    for (;;) {
+        jobq::ClaimRequest request;
+        request.queues = {{"default", o.batch}};
+        request.worker_id = "bench";
+        request.now = clock.now();
+        request.lease_expires_at = request.now + std::chrono::minutes{5};
+        jobq::ClaimResult claimed;
+        if (merges && !outcomes.empty()) {
+            jobq::CompletedAndClaimed both = t.store->complete_and_claim(outcomes, request);
+            check(both.applied);
+            claimed = std::move(both.claimed);
+        } else {
+            claimed = t.store->claim(request);
+        }
+        const jobq::Timestamp now = clock.now();
+        for (const jobq::Job& job : claimed.jobs) {
+            jobq::Outcome outcome;
+            outcome.id = job.id;
+            outcome.attempt = job.attempt;
+            outcome.worker_id = request.worker_id;
+            outcome.at = now;
+            outcomes.push_back(std::move(outcome));
+        }
+        if (claimed.jobs.empty() || !merges) {
+            if (!outcomes.empty()) check(t.store->complete(outcomes));
+            if (claimed.jobs.empty()) break;
+        }
+    }
+    const double s = seconds_between(start, Clock::now());
+    if (done != o.jobs) {
+        throw std::runtime_error(fmt::format("completed {} jobs, expected {}", done, o.jobs));
+    }
+    nlohmann::json j = result_line(o, t, o.jobs, s);
+    j["batch"] = o.batch;
+    j["merged"] = merges;
     return j;
 }
 
@@ -497,6 +560,8 @@ int main(int argc, char** argv) {
             line = enqueue_one_by_one(o, target);
         } else if (o.workload == "process") {
             line = process(o, target);
+        } else if (o.workload == "store-loop") {
+            line = store_loop(o, target);
         } else if (o.workload == "claim-cost") {
             line = claim_cost(o, target);
         } else {

@@ -19,7 +19,31 @@ Completer::Completer(WorkerCore& core) : core_(core), state_(core.state) {}
 
 void Completer::add(Outcome outcome) {
     pending_.push_back(std::move(outcome));
-    if (!flushing_) {
+    if (core_.producer.carries_outcomes()) {
+        core_.producer.outcomes_ready();
+    } else {
+        flush_pending();
+    }
+}
+
+std::vector<Outcome> Completer::take_batch() {
+    const std::size_t n =
+        std::min(pending_.size(), static_cast<std::size_t>(state_.options.complete_batch));
+    std::vector<Outcome> batch(
+        std::make_move_iterator(pending_.begin()),
+        std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+    return batch;
+}
+
+void Completer::write_alone(std::vector<Outcome> outcomes) {
+    pending_.insert(pending_.begin(), std::make_move_iterator(outcomes.begin()),
+                    std::make_move_iterator(outcomes.end()));
+    flush_pending();
+}
+
+void Completer::flush_pending() {
+    if (!pending_.empty() && !flushing_) {
         flushing_ = true;
         core_.runtime.spawn(flush(core_.shared_from_this()));
     }
@@ -28,12 +52,7 @@ void Completer::add(Outcome outcome) {
 asio::awaitable<void> Completer::flush([[maybe_unused]] std::shared_ptr<WorkerCore> keep_alive) {
     StoreBackoff backoff;
     while (!pending_.empty()) {
-        const std::size_t n =
-            std::min(pending_.size(), static_cast<std::size_t>(state_.options.complete_batch));
-        std::vector<Outcome> batch(
-            std::make_move_iterator(pending_.begin()),
-            std::make_move_iterator(pending_.begin() + static_cast<std::ptrdiff_t>(n)));
-        pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+        std::vector<Outcome> batch = take_batch();
         std::vector<bool> applied;
         for (bool written = false; !written;) {
             std::function<void()> write = [&store = state_.store, &batch, &applied] {

@@ -34,7 +34,15 @@ struct Claimed {
 
 }  // namespace
 
-Producer::Producer(WorkerCore& core) : core_(core), state_(core.state), wake_(core.strand) {}
+Producer::Producer(WorkerCore& core)
+    : core_(core),
+      state_(core.state),
+      wake_(core.strand),
+      merges_(core.state.store.completes_with_claims()) {}
+
+bool Producer::carries_outcomes() const {
+    return merges_ && !done_ && state_.phase.load() == Phase::running;
+}
 
 void Producer::start() {
     core_.runtime.spawn(run(core_.shared_from_this()));
@@ -90,6 +98,14 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
             asked.push_back(i);
             q.work_maybe = false;  // a wake-up during the claim sets it again
         }
+        std::vector<Outcome> carried;
+        if (merges_) {
+            if (request.queues.empty()) {
+                core_.completer.flush_pending();  // nothing to claim: they go alone
+            } else {
+                carried = core_.completer.take_batch();
+            }
+        }
         if (request.queues.empty()) {
             co_await idle_wait();
             continue;
@@ -99,10 +115,18 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
         request.lease_expires_at = request.now + state_.options.lease;
         request.clock = &clock;  // the store re-reads it under its lock (see ClaimRequest)
         Claimed result;
+        std::vector<bool> applied;
         std::function<void()> claim = [&store = state_.store, &request, &names = state_.queue_names,
-                                       &result] {
+                                       &result, &carried, &applied] {
             Claimed r;
-            ClaimResult claimed = store.claim(request);
+            ClaimResult claimed;
+            if (carried.empty()) {
+                claimed = store.claim(request);
+            } else {
+                CompletedAndClaimed both = store.complete_and_claim(carried, request);
+                applied = std::move(both.applied);
+                claimed = std::move(both.claimed);
+            }
             r.jobs = std::move(claimed.jobs);
             r.more = std::move(claimed.more);
             r.throttled_until = claimed.throttled_until;
@@ -124,6 +148,15 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
             state_.options.on_error(fmt::format("claim failed (will retry): {}", e.what()));
             for (std::size_t i : asked) state_.queues[i].work_maybe = true;
             failed = true;
+        }
+        if (!carried.empty()) {
+            if (failed) {
+                // Neither part took effect: the completer writes them alone, with its own
+                // retries, so that a claim that keeps failing cannot hold outcomes back.
+                core_.completer.write_alone(std::move(carried));
+            } else {
+                core_.completer.settle(carried, applied);
+            }
         }
         if (failed) {
             co_await core_.runtime.sleep_for(backoff.next());
@@ -160,6 +193,7 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
         }
     }
     done_ = true;
+    core_.completer.flush_pending();  // outcomes no longer ride on claims
     core_.lifecycle.maybe_finish_stop();
 }
 

@@ -46,6 +46,11 @@ class Producer {
     /// One of the worker's own jobs runs again at `at` (a retry or snooze it decided): wake
     /// then without asking the store.
     void note_due(Timestamp at);
+    /// Whether outcomes ride on the next claim (the store completes with claims and the claim
+    /// loop runs); otherwise the completer writes them alone.
+    bool carries_outcomes() const;
+    /// The completer holds outcomes: write them, with a claim when there is one to make.
+    void outcomes_ready() { wake_.cancel(); }
 
   private:
     boost::asio::awaitable<void> run(std::shared_ptr<WorkerCore> keep_alive);
@@ -58,6 +63,7 @@ class Producer {
     WorkerState& state_;
     Alarm wake_;  // the idle wait; cancelled to wake the loop
     bool done_ = false;
+    const bool merges_;  // the store completes with claims (Store::completes_with_claims)
     std::optional<Timestamp> next_due_;         // earliest scheduled/retryable run_at known
     std::optional<Timestamp> throttled_until_;  // a rate limit's next token, from a claim
     Timestamp last_claim_at_{};                 // a claim at t already saw everything due by t

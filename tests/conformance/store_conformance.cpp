@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -486,6 +487,88 @@ TEST_CASE_FIXTURE(StoreTest, "complete answers each outcome of a batch, in order
     batch[1].worker_id = "someone-else";
     CHECK(store.complete(batch) == std::vector<bool>{true, false, true, false});
     CHECK(get(store, jobs[1].id).state == JobState::running);
+}
+
+// ---- outcomes carried on a claim (complete_and_claim) -----------------------------------------
+
+namespace {
+
+ClaimRequest claim_request(const std::string& queue, int limit, Timestamp now) {
+    ClaimRequest req;
+    req.queues = {{queue, limit}};
+    req.worker_id = worker;
+    req.now = now;
+    req.lease_expires_at = now + 30s;
+    return req;
+}
+
+// A clock that fails when read: a claim that reads it (under its lock) throws there.
+class FailingClock final : public Clock {
+  public:
+    Timestamp now() const override { throw std::runtime_error("the clock broke"); }
+};
+
+}  // namespace
+
+TEST_CASE_FIXTURE(StoreTest, "complete_and_claim answers each outcome, then claims") {
+    for (int i = 0; i < 3; ++i) enqueue(store, JobSpec{"k"});
+    const std::vector<Job> first = claim(store, "default", 2, at(1));
+    REQUIRE(first.size() == 2);
+    std::vector<Outcome> outcomes{outcome(first[0], OutcomeKind::complete, at(2)),
+                                  outcome(first[1], OutcomeKind::complete, at(2))};
+    outcomes[1].attempt += 1;  // fenced out
+    if (!store.completes_with_claims()) {
+        // The default: no pretending that two transactions are one.
+        CHECK_THROWS_AS(store.complete_and_claim(outcomes, claim_request("default", 5, at(3))),
+                        Error);
+        CHECK(get(store, first[0].id).state == JobState::running);
+        return;
+    }
+    const CompletedAndClaimed r =
+        store.complete_and_claim(outcomes, claim_request("default", 5, at(3)));
+    CHECK(r.applied == std::vector<bool>{true, false});
+    REQUIRE(r.claimed.jobs.size() == 1);
+    CHECK(r.claimed.jobs[0].state == JobState::running);
+    CHECK(r.claimed.jobs[0].attempted_at == std::optional<Timestamp>{at(3)});
+    CHECK(get(store, first[0].id).state == JobState::completed);
+    CHECK(get(store, first[1].id).state == JobState::running);
+    CHECK(get(store, r.claimed.jobs[0].id).state == JobState::running);
+}
+
+TEST_CASE_FIXTURE(StoreTest, "complete_and_claim's claim takes the slot its outcome freed") {
+    if (!store.completes_with_claims()) return;  // the case above covers the default
+    FlowLimits one;
+    one.max_running = 1;
+    store.set_limits(LimitScope::queue("default"), one, at(0));
+    const JobId a = enqueue(store, JobSpec{"k"});
+    const JobId b = enqueue(store, JobSpec{"k"});
+    const Job running = claim_one(store, "default", at(1));
+    REQUIRE(running.id == a);
+    CHECK(claim(store, "default", 1, at(2)).empty());  // the cap holds
+    const Outcome done = outcome(running, OutcomeKind::complete, at(3));
+    const CompletedAndClaimed r = store.complete_and_claim(std::span<const Outcome>(&done, 1),
+                                                           claim_request("default", 1, at(3)));
+    CHECK(r.applied == std::vector<bool>{true});
+    REQUIRE(r.claimed.jobs.size() == 1);
+    CHECK(r.claimed.jobs[0].id == b);
+    CHECK(store.limit_record(LimitScope::queue("default"))->running == 1);
+}
+
+TEST_CASE_FIXTURE(StoreTest,
+                  "when complete_and_claim's claim fails, its outcomes are not applied") {
+    if (!store.completes_with_claims()) return;
+    enqueue(store, JobSpec{"k"});
+    enqueue(store, JobSpec{"k"});
+    const Job running = claim_one(store, "default", at(1));
+    const nlohmann::json before = snapshot(store, running.id);
+    const Outcome done = outcome(running, OutcomeKind::complete, at(2));
+    const FailingClock broken;
+    ClaimRequest req = claim_request("default", 1, at(2));
+    req.clock = &broken;
+    CHECK_THROWS(store.complete_and_claim(std::span<const Outcome>(&done, 1), req));
+    CHECK(snapshot(store, running.id) == before);
+    // Nothing of it stuck: the same outcome applies afterwards.
+    CHECK(apply(store, done));
 }
 
 TEST_CASE_FIXTURE(StoreTest, "retry appends the error and the job is claimable when due") {

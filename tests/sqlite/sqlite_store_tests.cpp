@@ -4,6 +4,8 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -23,7 +25,10 @@
 #include "faulty_disk.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
+#include "jobq/queue.hpp"
+#include "jobq/registry.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
+#include "jobq/worker.hpp"
 #include "statements.hpp"
 #include "support/fixed_time.hpp"
 #include "support/temp_dir.hpp"
@@ -437,6 +442,49 @@ TEST_CASE("a claim that fails part-way through claims nothing") {
     CHECK(store.get(ids[0].id)->state == JobState::available);
     store.insert(jobs);  // the writer is free again
     CHECK(raw.count("SELECT count(*) FROM jobq_jobs") == 4);
+}
+
+TEST_CASE("outcomes that ride on a failing claim are written alone, and the claim retried") {
+    // SQLite completes with claims: a worker's outcomes go in its next claim's transaction.
+    // When that claim fails (here: a row it cannot read), nothing of the transaction stays,
+    // so the worker must write the outcomes by themselves rather than wait for a good claim.
+    TempDir dir;
+    SqliteStore store(dir.file(), migrated());
+    REQUIRE(store.completes_with_claims());
+    Queue queue(store);
+    const JobId good = queue.enqueue(JobSpec{"k"}.priority(0)).id;
+    const JobId bad = queue.enqueue(JobSpec{"k"}.priority(1)).id;
+    {
+        RawConnection raw(dir.file());
+        raw.exec("UPDATE jobq_jobs SET payload = 'not json' WHERE id = " + std::to_string(bad));
+    }
+    Registry registry;
+    registry.add("k", [](JobContext&) -> boost::asio::awaitable<void> { co_return; });
+    std::mutex mutex;
+    int claim_failures = 0;
+    WorkerOptions options;
+    options.queues = {{"default", 1}};  // one at a time: the good job's claim does not read bad
+    options.on_error = [&](const std::string& message) {
+        const std::lock_guard lock(mutex);
+        if (message.find("claim failed") != std::string::npos) ++claim_failures;
+    };
+    boost::asio::io_context io;
+    auto guard = boost::asio::make_work_guard(io);
+    std::thread io_thread([&io] { io.run(); });
+    {
+        Worker worker(io.get_executor(), store, registry, options);
+        worker.start();
+        CHECK(test::poll_until([&] { return store.get(good)->state == JobState::completed; }));
+        CHECK(test::poll_until([&] {
+            const std::lock_guard lock(mutex);
+            return claim_failures >= 2;  // retried, with its backoff
+        }));
+        worker.stop();
+        CHECK(worker.counters().completed == 1);
+    }
+    guard.reset();
+    io_thread.join();
+    CHECK(store.get(good)->state == JobState::completed);
 }
 
 TEST_CASE("a database from a newer jobq is refused with a schema error") {

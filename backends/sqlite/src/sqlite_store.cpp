@@ -4,6 +4,7 @@
 #include <atomic>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -266,59 +267,125 @@ InsertResult SqliteStore::enqueue_in(sqlite3* connection, const JobSpec& spec, c
 
 // ---- the worker's path: claim, heartbeat, complete ---------------------------------------
 
-ClaimResult SqliteStore::claim(const ClaimRequest& request) {
+namespace {
+
+// The claim of claim() and complete_and_claim(), inside the caller's transaction. `cursors`
+// are the store's tenant cursors: the write lock is held, so moving them is this claim's.
+ClaimResult claim_in(Connection& w, const ClaimRequest& request,
+                     std::map<std::string, std::string, std::less<>>& cursors) {
     ClaimResult result;
     std::vector<Job>& jobs = result.jobs;
     std::optional<sqlite_detail::FlowClaim> flow;
-    impl_->transact("claim", [&](Connection& w) {
-        Timestamp now = request.now;
-        Timestamp lease = request.lease_expires_at;
-        if (request.clock != nullptr) {
-            // Read once the write lock is held: no completion that freed a slot can commit after
-            // the start it made room for.
-            now = request.clock->now();
-            lease += now - request.now;
+    Timestamp now = request.now;
+    Timestamp lease = request.lease_expires_at;
+    if (request.clock != nullptr) {
+        // Read once the write lock is held: no completion that freed a slot can commit after
+        // the start it made room for.
+        now = request.clock->now();
+        lease += now - request.now;
+    }
+    {
+        // Due scheduled and retryable jobs join the available ones first, so one index walk
+        // per queue sees every claimable job in order.
+        Statement promote = w.statement(Sql::promote_due, "claim");
+        promote.bind(1, now);
+        promote.run();
+    }
+    // With no limit row at all, a queue whose available jobs have no tenant is claimed as in
+    // version 2; anything else goes through the flow claim (limits, tenants taking turns).
+    const bool any_limits = w.statement(Sql::any_limits, "claim").step();
+    Statement claim = w.statement(Sql::claim, "claim");
+    for (const QueueDemand& demand : request.queues) {
+        if (demand.limit <= 0) continue;
+        if (any_limits || queue_has_tenant_jobs(w, demand.queue)) {
+            if (!flow) flow.emplace(w, any_limits, request.worker_id, now, lease);
+            flow->claim_queue(demand, cursors[demand.queue], jobs);
+            continue;
         }
-        {
-            // Due scheduled and retryable jobs join the available ones first, so one index walk
-            // per queue sees every claimable job in order.
-            Statement promote = w.statement(Sql::promote_due, "claim");
-            promote.bind(1, now);
-            promote.run();
-        }
-        // With no limit row at all, a queue whose available jobs have no tenant is claimed as in
-        // version 2; anything else goes through the flow claim (limits, tenants taking turns).
-        const bool any_limits = w.statement(Sql::any_limits, "claim").step();
-        Statement claim = w.statement(Sql::claim, "claim");
-        for (const QueueDemand& demand : request.queues) {
-            if (demand.limit <= 0) continue;
-            if (any_limits || queue_has_tenant_jobs(w, demand.queue)) {
-                if (!flow) flow.emplace(w, any_limits, request.worker_id, now, lease);
-                // The store's lock is held: the cursor is this claim's to move.
-                flow->claim_queue(demand, impl_->tenant_cursors[demand.queue], jobs);
-                continue;
-            }
-            const std::size_t first = jobs.size();
-            claim.bind(1, now);
-            claim.bind(2, std::string_view{request.worker_id});
-            claim.bind(3, lease);
-            claim.bind(4, std::string_view{demand.queue});
-            claim.bind(5, demand.limit);
-            while (claim.step()) jobs.push_back(sqlite_detail::read_job(claim));
-            claim.reset();
-            // RETURNING gives rows in no promised order; callers get them in claim order.
-            std::sort(jobs.begin() + static_cast<std::ptrdiff_t>(first), jobs.end(),
-                      [](const Job& a, const Job& b) {
-                          return std::tie(a.priority, a.run_at, a.id) <
-                                 std::tie(b.priority, b.run_at, b.id);
-                      });
-        }
-    });
+        const std::size_t first = jobs.size();
+        claim.bind(1, now);
+        claim.bind(2, std::string_view{request.worker_id});
+        claim.bind(3, lease);
+        claim.bind(4, std::string_view{demand.queue});
+        claim.bind(5, demand.limit);
+        while (claim.step()) jobs.push_back(sqlite_detail::read_job(claim));
+        claim.reset();
+        // RETURNING gives rows in no promised order; callers get them in claim order.
+        std::sort(jobs.begin() + static_cast<std::ptrdiff_t>(first), jobs.end(),
+                  [](const Job& a, const Job& b) {
+                      return std::tie(a.priority, a.run_at, a.id) <
+                             std::tie(b.priority, b.run_at, b.id);
+                  });
+    }
     if (flow) {
         result.more = std::move(flow->more);
         result.throttled_until = flow->throttled_until;
     }
     return result;
+}
+
+// The outcomes of complete() and complete_and_claim(), inside the caller's transaction:
+// appends to `applied` whether each passed its fence, and returns the queues where a limited
+// slot came free (to wake after commit).
+std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> outcomes,
+                                     std::vector<bool>& applied) {
+    std::vector<std::string> freed;
+    // Once per batch: without limit rows there are no running counts to keep, and the
+    // statement is the one of version 2.
+    const bool limited = w.statement(Sql::any_limits, "complete").step();
+    Statement s = w.statement(Sql::complete, "complete");
+    LimitRelease release;
+    std::string ended = "[";  // ids of the jobs whose slots come free, as JSON
+    std::string error;
+    for (const Outcome& o : outcomes) {
+        s.bind(1, o.id);
+        s.bind(2, o.attempt);
+        s.bind(3, std::string_view{o.worker_id});
+        s.bind(4, o.only_if_lease_expired_by);
+        s.bind(5, outcome_state(o));
+        if (o.kind == OutcomeKind::retry || o.kind == OutcomeKind::snooze) {
+            s.bind(6, o.run_at);
+        } else {
+            s.bind_null(6);
+        }
+        if (outcome_is_terminal(o.kind)) {
+            s.bind(7, o.at);
+        } else {
+            s.bind_null(7);
+        }
+        s.bind_text_or_null(8, o.result);
+        if (o.error) {
+            error = sqlite_detail::encode_error(*o.error);
+            s.bind(9, std::string_view{error});
+        } else {
+            s.bind_null(9);
+        }
+        s.bind(10, o.refund_attempt ? 1 : 0);
+        s.run();
+        const bool passed = sqlite3_changes(w.handle()) > 0;
+        s.reset();
+        applied.push_back(passed);
+        if (passed && limited) {
+            // The fence passed: the job's rows get its slot back.
+            if (ended.size() > 1) ended += ',';
+            ended += std::to_string(o.id);
+        }
+    }
+    if (ended.size() > 1) {
+        ended += ']';
+        Statement scopes = w.statement(Sql::job_scopes, "complete");
+        scopes.bind(1, std::string_view{ended});
+        while (scopes.step()) release.add(scopes.text(0), scopes.text(1), scopes.text(2));
+        freed = apply_release(w, release, "complete");
+    }
+    return freed;
+}
+
+}  // namespace
+
+ClaimResult SqliteStore::claim(const ClaimRequest& request) {
+    return impl_->transact(
+        "claim", [&](Connection& w) { return claim_in(w, request, impl_->tenant_cursors); });
 }
 
 std::vector<LostLease> SqliteStore::heartbeat(const HeartbeatRequest& request) {
@@ -356,59 +423,24 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
     std::vector<bool> applied;
     if (outcomes.empty()) return applied;
     applied.reserve(outcomes.size());
-    std::vector<std::string> freed;  // queues where a limited slot came free
-    impl_->transact("complete", [&](Connection& w) {
-        // Once per batch: without limit rows there are no running counts to keep, and the
-        // statement is the one of version 2.
-        const bool limited = w.statement(Sql::any_limits, "complete").step();
-        Statement s = w.statement(Sql::complete, "complete");
-        LimitRelease release;
-        std::string ended = "[";  // ids of the jobs whose slots come free, as JSON
-        std::string error;
-        for (const Outcome& o : outcomes) {
-            s.bind(1, o.id);
-            s.bind(2, o.attempt);
-            s.bind(3, std::string_view{o.worker_id});
-            s.bind(4, o.only_if_lease_expired_by);
-            s.bind(5, outcome_state(o));
-            if (o.kind == OutcomeKind::retry || o.kind == OutcomeKind::snooze) {
-                s.bind(6, o.run_at);
-            } else {
-                s.bind_null(6);
-            }
-            if (outcome_is_terminal(o.kind)) {
-                s.bind(7, o.at);
-            } else {
-                s.bind_null(7);
-            }
-            s.bind_text_or_null(8, o.result);
-            if (o.error) {
-                error = sqlite_detail::encode_error(*o.error);
-                s.bind(9, std::string_view{error});
-            } else {
-                s.bind_null(9);
-            }
-            s.bind(10, o.refund_attempt ? 1 : 0);
-            s.run();
-            const bool passed = sqlite3_changes(w.handle()) > 0;
-            s.reset();
-            applied.push_back(passed);
-            if (passed && limited) {
-                // The fence passed: the job's rows get its slot back.
-                if (ended.size() > 1) ended += ',';
-                ended += std::to_string(o.id);
-            }
-        }
-        if (ended.size() > 1) {
-            ended += ']';
-            Statement scopes = w.statement(Sql::job_scopes, "complete");
-            scopes.bind(1, std::string_view{ended});
-            while (scopes.step()) release.add(scopes.text(0), scopes.text(1), scopes.text(2));
-            freed = apply_release(w, release, "complete");
-        }
-    });
+    std::vector<std::string> freed;
+    impl_->transact("complete", [&](Connection& w) { freed = complete_in(w, outcomes, applied); });
     impl_->notify(freed);
     return applied;
+}
+
+CompletedAndClaimed SqliteStore::complete_and_claim(std::span<const Outcome> outcomes,
+                                                    const ClaimRequest& request) {
+    CompletedAndClaimed out;
+    out.applied.reserve(outcomes.size());
+    std::vector<std::string> freed;
+    impl_->transact("complete and claim", [&](Connection& w) {
+        freed = complete_in(w, outcomes, out.applied);
+        out.claimed = claim_in(w, request, impl_->tenant_cursors);
+    });
+    // The claim has taken what it could of the freed slots; another worker may use the rest.
+    impl_->notify(freed);
+    return out;
 }
 
 // ---- inspection (reader connection) -------------------------------------------------------

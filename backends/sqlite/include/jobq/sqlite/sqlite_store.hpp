@@ -70,6 +70,10 @@ class SqliteStore final : public Store {
     ClaimResult claim(const ClaimRequest& request) override;
     std::vector<LostLease> heartbeat(const HeartbeatRequest& request) override;
     std::vector<bool> complete(std::span<const Outcome> outcomes) override;
+    /// True: one writer, so a worker's outcomes ride on its next claim (one commit, not two).
+    bool completes_with_claims() const override { return true; }
+    CompletedAndClaimed complete_and_claim(std::span<const Outcome> outcomes,
+                                           const ClaimRequest& request) override;
     std::optional<Job> get(JobId id) override;
     JobPage list(const JobFilter& filter) override;
     std::vector<QueueStats> stats(Timestamp now) override;
