@@ -25,6 +25,7 @@ namespace jobq::worker_detail {
 WorkerRuntime::WorkerRuntime(asio::strand<asio::any_io_executor> strand, int handler_threads,
                              asio::any_io_executor store_executor)
     : strand_(std::move(strand)),
+      strand_any_(strand_),
       handler_threads_(handler_threads),
       store_calls_(std::make_unique<detail::StoreCalls>(std::move(store_executor), store_threads)) {
 }
@@ -38,11 +39,12 @@ void WorkerRuntime::post(std::function<void()> fn) {
 }
 
 void WorkerRuntime::spawn(asio::awaitable<void> work) {
-    asio::co_spawn(strand_, std::move(work), asio::detached);
+    asio::co_spawn(strand_any_, std::move(work), asio::detached);
 }
 
 void WorkerRuntime::spawn(asio::awaitable<void> work, asio::cancellation_slot slot) {
-    asio::co_spawn(strand_, std::move(work), asio::bind_cancellation_slot(slot, asio::detached));
+    asio::co_spawn(strand_any_, std::move(work),
+                   asio::bind_cancellation_slot(slot, asio::detached));
 }
 
 asio::awaitable<void> WorkerRuntime::sleep_for(Duration d) {

@@ -67,6 +67,10 @@ class WorkerRuntime {
 
   private:
     boost::asio::strand<boost::asio::any_io_executor> strand_;
+    // The strand, type-erased once: a coroutine's frame holds an any_io_executor, and making one
+    // from the strand allocates; copying this one only counts a reference (measured: co_spawn
+    // was most of the worker's own time per no-op job).
+    boost::asio::any_io_executor strand_any_;
     int handler_threads_;
     std::unique_ptr<detail::StoreCalls> store_calls_;
     std::unique_ptr<boost::asio::thread_pool> handler_pool_;
