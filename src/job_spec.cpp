@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -41,6 +43,42 @@ void check_duration_cap(std::string_view field, Duration d) {
 }
 
 }  // namespace
+
+namespace {
+
+// Whether `value` nests deeper than `max_depth` levels (the value itself is level 1), found
+// without recursion: the point is to look before anything recurses over it.
+bool nests_deeper_than(const nlohmann::json& value, int max_depth) {
+    std::vector<std::pair<const nlohmann::json*, int>> stack{{&value, 1}};
+    while (!stack.empty()) {
+        const auto [v, depth] = stack.back();
+        stack.pop_back();
+        if (!v->is_structured()) continue;
+        if (depth > max_depth) return true;
+        for (const nlohmann::json& child : *v) {
+            if (child.is_structured()) stack.emplace_back(&child, depth + 1);
+        }
+    }
+    return false;
+}
+
+[[noreturn]] void payload_too_deep() {
+    bad("payload", fmt::format("nests deeper than {} levels, more than any "
+                               "InputLimits::max_json_depth allows",
+                               max_json_depth_setting));
+}
+
+}  // namespace
+
+JobSpec::Payload::Payload(const Payload& other) : too_deep(other.too_deep) {
+    if (!too_deep && nests_deeper_than(other.json, max_json_depth_setting)) too_deep = true;
+    if (!too_deep) json = other.json;
+}
+
+JobSpec::Payload& JobSpec::Payload::operator=(const Payload& other) {
+    if (this != &other) *this = Payload(other);
+    return *this;
+}
 
 JobSpec::JobSpec(std::string kind, nlohmann::json payload)
     : kind_(std::move(kind)), payload_(std::move(payload)) {}
@@ -108,10 +146,11 @@ JobSpec& JobSpec::tenant(std::string t) {
 
 void JobSpec::validate(const InputLimits& limits) const {
     detail::check_name("kind", kind_);
-    if (!payload_.is_object()) {
-        bad("payload", fmt::format("must be a JSON object (got {})", payload_.type_name()));
+    if (payload_.too_deep) payload_too_deep();
+    if (!payload_.json.is_object()) {
+        bad("payload", fmt::format("must be a JSON object (got {})", payload_.json.type_name()));
     }
-    check_json_input(payload_, "payload", limits.max_json_depth);
+    check_json_input(payload_.json, "payload", limits.max_json_depth);
     detail::check_name("queue", queue_);
     if (priority_ < min_priority || priority_ > max_priority) {
         bad("priority", fmt::format("must be between {} and {} (got {})", min_priority,
@@ -180,7 +219,11 @@ nlohmann::json JobSpec::to_json() const {
     if (retry_policy_ && retry_policy_->shape() == RetryPolicy::Shape::custom) {
         bad("retry_policy", "a custom policy cannot be stored; set it on the kind or the worker");
     }
-    nlohmann::json j{{"kind", kind_}, {"payload", payload_}};
+    // Copied into the JSON form: not before knowing the copy cannot recurse too deep.
+    if (payload_.too_deep || nests_deeper_than(payload_.json, max_json_depth_setting)) {
+        payload_too_deep();
+    }
+    nlohmann::json j{{"kind", kind_}, {"payload", payload_.json}};
     const JobSpec defaults{kind_};
     if (queue_ != defaults.queue_) j["queue"] = queue_;
     if (priority_ != defaults.priority_) j["priority"] = priority_;
@@ -263,6 +306,9 @@ JobSpec JobSpec::from_json(const nlohmann::json& j) {
     const nlohmann::json* kind = string("kind");
     if (kind == nullptr) bad("kind", "is missing");
     const auto payload = j.find("payload");
+    if (payload != j.end() && nests_deeper_than(*payload, max_json_depth_setting)) {
+        payload_too_deep();  // before the copy below, which would recurse that deep
+    }
     JobSpec spec{kind->get<std::string>(),
                  payload == j.end() ? nlohmann::json::object() : *payload};
     if (const auto* v = string("queue")) spec.queue(v->get<std::string>());

@@ -35,8 +35,21 @@ std::string pointer_step(std::string_view key) {
     return detail::printable(step);
 }
 
+// Where in the value, for a message: the pointer, its middle cut out when it is long (keys can
+// be megabytes; a message quoting 128 of them would be larger than the input it rejects).
 std::string where(const std::string& pointer) {
-    return pointer.empty() ? std::string("the top level") : pointer;
+    if (pointer.empty()) return "the top level";
+    constexpr std::size_t keep_head = 120, keep_tail = 60;
+    if (pointer.size() <= keep_head + keep_tail + 16) return pointer;
+    // Cut on UTF-8 character boundaries: never inside a multi-byte sequence.
+    auto boundary = [&](std::size_t i) {
+        while (i > 0 && (static_cast<unsigned char>(pointer[i]) & 0xC0) == 0x80) --i;
+        return i;
+    };
+    const std::size_t head = boundary(keep_head);
+    const std::size_t tail = boundary(pointer.size() - keep_tail);
+    return fmt::format("{}...({} bytes left out)...{}", pointer.substr(0, head), tail - head,
+                       pointer.substr(tail));
 }
 
 constexpr std::string_view nul_rule =

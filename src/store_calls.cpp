@@ -1,6 +1,24 @@
 #include "detail/store_calls.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace jobq::detail {
+
+namespace {
+
+// The StoreCalls whose call this thread runs now, if any.
+thread_local const StoreCalls* running_here = nullptr;
+
+}  // namespace
+
+StoreCalls::RunningHere::RunningHere(const StoreCalls& calls) : previous_(running_here) {
+    running_here = &calls;
+}
+
+StoreCalls::RunningHere::~RunningHere() {
+    running_here = previous_;
+}
 
 StoreCalls::StoreCalls(boost::asio::any_io_executor supplied, int private_threads)
     : supplied_(std::move(supplied)), private_threads_(private_threads) {}
@@ -22,6 +40,19 @@ boost::asio::any_io_executor StoreCalls::executor() {
 }
 
 void StoreCalls::wait_idle() {
+    if (running_here == this) {
+        // A completion handler that runs on the store's thread (one without an executor of its
+        // own) is destroying its Queue, Worker or Scheduler, or stopping it: the wait would be
+        // for the very call this thread is in, forever. Say so rather than hang silently.
+        std::fputs(
+            "jobq: a Queue, Worker or Scheduler was destroyed (or waited for) from inside "
+            "one of its own store calls or from a completion handler that ran there "
+            "(a handler with no executor of its own); that wait can never end. Destroy "
+            "it from another thread, or bind the handler to an executor "
+            "(boost::asio::bind_executor).\n",
+            stderr);
+        std::abort();
+    }
     std::unique_lock lock(mutex_);
     idle_.wait(lock, [this] { return in_flight_ == 0; });
 }

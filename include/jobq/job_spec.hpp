@@ -57,7 +57,7 @@ class JobSpec {
     JobSpec& tenant(std::string t);
 
     const std::string& kind() const noexcept { return kind_; }
-    const nlohmann::json& payload() const noexcept { return payload_; }
+    const nlohmann::json& payload() const noexcept { return payload_.json; }
     const std::string& queue() const noexcept { return queue_; }
     int priority() const noexcept { return priority_; }
     const std::optional<Timestamp>& run_at() const noexcept { return run_at_; }
@@ -86,8 +86,25 @@ class JobSpec {
     static JobSpec from_json(const nlohmann::json& j);
 
   private:
+    // The payload, copied with care: nlohmann copies a JSON value recursively, one stack frame
+    // per level, so copying a payload nested deeper than any limit allows
+    // (max_json_depth_setting) could overflow the stack before validate() ever saw it. Such a
+    // copy keeps no JSON, only the fact, which validate() reports.
+    struct Payload {
+        nlohmann::json json;
+        bool too_deep = false;
+
+        Payload() = default;
+        explicit Payload(nlohmann::json j) noexcept : json(std::move(j)) {}
+        Payload(const Payload& other);
+        Payload& operator=(const Payload& other);
+        Payload(Payload&&) noexcept = default;
+        Payload& operator=(Payload&&) noexcept = default;
+        ~Payload() = default;
+    };
+
     std::string kind_;
-    nlohmann::json payload_;
+    Payload payload_;
     std::string queue_ = "default";
     int priority_ = 0;
     std::optional<Timestamp> run_at_;

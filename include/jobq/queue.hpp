@@ -68,8 +68,9 @@ struct QueueOptions {
     InputLimits limits;
     /// Where the async_* operations run their blocking store calls: an executor the
     /// application owns and sizes (a boost::asio::thread_pool's, say), run by threads that may
-    /// block, and alive until the Queue is destroyed. Empty: a private pool of two threads,
-    /// made on first use.
+    /// block, and running until the Queue is destroyed (a stopped pool never runs the calls
+    /// queued on it, and ~Queue would wait for them forever). Empty: a private pool of two
+    /// threads, made on first use.
     boost::asio::any_io_executor store_executor;
 };
 

@@ -66,8 +66,9 @@ struct SchedulerOptions {
     /// Time source; the system clock when null.
     const Clock* clock = nullptr;
     /// Where the services' blocking store calls run: an executor the application owns and
-    /// sizes (a boost::asio::thread_pool's, say), run by threads that may block, and alive until
-    /// the Scheduler is destroyed. Empty: a private pool of one thread.
+    /// sizes (a boost::asio::thread_pool's, say), run by threads that may block, and running
+    /// until the Scheduler is destroyed (a stopped pool never runs what is queued on it).
+    /// Empty: a private pool of one thread.
     boost::asio::any_io_executor store_executor;
     /// Called when a store call fails (the pass is tried again next interval); default: stderr.
     std::function<void(const std::string& message)> on_error;

@@ -64,7 +64,8 @@ struct WorkerOptions {
     int blocking_threads = 0;
     /// Where the worker's blocking store calls (claim, complete, heartbeat) run: an executor
     /// the application owns and sizes (a boost::asio::thread_pool's, say), run by threads that
-    /// may block, and alive until the Worker is destroyed. Empty: a private pool of two threads.
+    /// may block, and running until the Worker is destroyed (a stopped pool never runs what is
+    /// queued on it). Empty: a private pool of two threads.
     boost::asio::any_io_executor store_executor;
     /// Backoff for kinds and jobs that set none.
     RetryPolicy retry = RetryPolicy{};

@@ -73,6 +73,19 @@ class StoreCalls {
         StoreCalls& calls_;
     };
 
+    // Marks the thread as running one of this object's calls (and any handler run inline after
+    // it), so that wait_idle() there, which could only wait for itself, fails loudly instead.
+    class RunningHere {
+      public:
+        explicit RunningHere(const StoreCalls& calls);
+        ~RunningHere();
+        RunningHere(const RunningHere&) = delete;
+        RunningHere& operator=(const RunningHere&) = delete;
+
+      private:
+        const StoreCalls* previous_;
+    };
+
     void begin_call();
     void end_call();
 
@@ -98,6 +111,7 @@ void StoreCalls::start(F call, Handler handler) {
     auto task = [this, call = std::move(call), handler = std::move(handler),
                  work = std::move(work)]() mutable {
         const InFlight counted(*this);
+        const RunningHere here(*this);
         // Moved out so that they are gone before the count ends.
         auto h = std::move(handler);
         auto f = std::move(call);

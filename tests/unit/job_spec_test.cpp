@@ -296,6 +296,45 @@ TEST_CASE("the payload's JSON is checked: NUL, depth, NaN, broken UTF-8") {
 
 TEST_SUITE_END();
 
+TEST_CASE("a spec whose payload nests deeper than any limit is copied without recursing") {
+    // nlohmann copies a value one stack frame per level: a copy of this would overflow the
+    // stack. A JobSpec's copy keeps only the fact, and validation reports it.
+    nlohmann::json deep = nlohmann::json::object();
+    nlohmann::json* leaf = &deep;
+    for (int i = 0; i < 200'000; ++i) leaf = &((*leaf)["d"] = nlohmann::json::object());
+    const JobSpec original{"k", std::move(deep)};
+    const JobSpec copy = original;  // NOLINT(performance-unnecessary-copy-initialization)
+    CHECK(copy.payload().is_null());
+    check_invalid_argument([&] { copy.validate(); }, "payload",
+                           {"deeper than 1000 levels", "InputLimits::max_json_depth"});
+    JobSpec assigned{"other"};
+    assigned = copy;  // the fact survives a copy of the copy
+    check_invalid_argument([&] { assigned.validate(); }, "payload", {"deeper than 1000"});
+    // The original still has its payload; it is refused as any too-deep payload is.
+    check_invalid_argument([&] { original.validate(); }, "payload", {"deeper than 128"});
+    // Its JSON form would copy the payload: refused before the copy.
+    check_invalid_argument([&] { (void)original.to_json(); }, "payload", {"deeper than 1000"});
+    // A spec at the deepest level any limit allows is copied whole.
+    nlohmann::json roomy = nlohmann::json::object();
+    leaf = &roomy;
+    for (int i = 1; i < jobq::max_json_depth_setting; ++i) {
+        leaf = &((*leaf)["d"] = nlohmann::json::object());
+    }
+    const JobSpec at_limit{"k", roomy};
+    const JobSpec at_limit_copy = at_limit;  // NOLINT(performance-unnecessary-copy-initialization)
+    CHECK(at_limit_copy.payload() == roomy);
+}
+
+TEST_CASE("from_json refuses a payload too deep to copy before copying it") {
+    nlohmann::json deep = nlohmann::json::object();
+    nlohmann::json* leaf = &deep;
+    for (int i = 0; i < 200'000; ++i) leaf = &((*leaf)["d"] = nlohmann::json::object());
+    nlohmann::json form{{"kind", "k"}};
+    form["payload"] = std::move(deep);
+    check_invalid_argument([&] { (void)JobSpec::from_json(form); }, "payload",
+                           {"deeper than 1000"});
+}
+
 TEST_CASE("from_json refuses a microsecond count beyond 64 bits instead of wrapping it") {
     check_invalid_argument(
         [] {

@@ -8,6 +8,7 @@
 
 #include <doctest/doctest.h>
 
+#include "jobq/error.hpp"
 #include "jobq/json_input.hpp"
 #include "support.hpp"
 
@@ -58,6 +59,35 @@ TEST_CASE("a document a million levels deep is refused without exhausting the st
                            "payload", {"deeper than 128"});
     check_invalid_argument([] { check_json_input(nested_value(1'000'000), "result"); }, "result",
                            {"result: nests deeper than 128 levels"});
+}
+
+TEST_CASE("a message names a long place by its ends, not by megabytes of keys") {
+    // 129 levels of 100,000-character keys: the place is 12.9 MB long.
+    json deep = json::object();
+    json* leaf = &deep;
+    for (int i = 0; i < 129; ++i) {
+        leaf = &((*leaf)[std::string(100'000, static_cast<char>('a' + i % 26))] = json::object());
+    }
+    try {
+        check_json_input(deep, "payload");
+        FAIL("a too-deep value was accepted");
+    } catch (const jobq::Error& e) {
+        const std::string what = e.what();
+        CHECK(what.size() < 1000);
+        CHECK(what.find("payload: nests deeper than 128 levels at /aaaa") == 0);
+        CHECK(what.find("bytes left out") != std::string::npos);
+    }
+    // A place with a multi-byte character at the cut stays valid UTF-8.
+    json accents = json::object();
+    leaf = &accents;
+    for (int i = 0; i < 129; ++i)
+        leaf = &((*leaf)[std::string(99, 'x') + "\u00e9"] = json::object());
+    try {
+        check_json_input(accents, "payload");
+        FAIL("a too-deep value was accepted");
+    } catch (const jobq::Error& e) {
+        CHECK_NOTHROW(parse_json_input(json(std::string(e.what())).dump(), "message"));
+    }
 }
 
 TEST_CASE("the depth limit is configurable within 1..1000") {

@@ -3,6 +3,7 @@
 // their own executor, and store calls on the thread pool an application supplies.
 
 #include <atomic>
+#include <csignal>
 #include <exception>
 #include <future>
 #include <memory>
@@ -10,6 +11,9 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 #include <boost/asio/bind_executor.hpp>
@@ -266,6 +270,76 @@ TEST_CASE("a callback gets the error as its exception_ptr and a default-construc
     });
     require_ready(ok_answer, "the callback to run");
     CHECK(ok_answer.get() == nullptr);  // no such job is an answer, not an error
+}
+
+namespace {
+
+// A payload nested far deeper than any limit: copying it as nlohmann does (recursively) would
+// overflow the stack.
+nlohmann::json far_too_deep() {
+    nlohmann::json deep = nlohmann::json::object();
+    nlohmann::json* leaf = &deep;
+    for (int i = 0; i < 200'000; ++i) leaf = &((*leaf)["d"] = nlohmann::json::object());
+    return deep;
+}
+
+}  // namespace
+
+TEST_CASE("a spec too deep to copy is refused through the async path and on a tenant's Queue") {
+    Harness h;
+    const jobq::JobSpec spec{"k", far_too_deep()};
+    // An lvalue: async_enqueue takes its spec by value, so this copies it at the call.
+    std::promise<std::exception_ptr> done;
+    auto answer = done.get_future();
+    h.queue.async_enqueue(
+        spec, [&done](std::exception_ptr error, jobq::EnqueueResult) { done.set_value(error); });
+    require_ready(answer, "the callback to run");
+    const std::exception_ptr error = answer.get();
+    REQUIRE(error != nullptr);
+    try {
+        std::rethrow_exception(error);
+    } catch (const jobq::Error& e) {
+        CHECK(e.code() == jobq::ErrorCode::invalid_argument);
+        CHECK(e.field() == "payload");
+    }
+    // A tenant-scoped Queue stamps its tenant on a copy of each spec.
+    jobq::Queue tenant_queue{h.store, jobq::QueueOptions{.tenant = "acme"}};
+    CHECK(error_code_of([&] { tenant_queue.enqueue(spec); }) == jobq::ErrorCode::invalid_argument);
+    CHECK(h.store.stats(h.clock.now()).empty());  // nothing written
+}
+
+TEST_CASE("destroying a Queue from its own handler on the store's thread fails loudly, not hangs") {
+    // A plain callback has no executor of its own, so it runs on the store's thread, inside
+    // the call ~Queue would wait for. In a child process: it must abort with a message.
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        dup2(out[1], 2);
+        close(out[0]);
+        jobq::test::TempDir dir;
+        jobq::SqliteStore store{(dir.path() / "jobs.db").string(),
+                                jobq::SqliteOptions{.migrate = true}};
+        auto queue = std::make_unique<jobq::Queue>(store);
+        queue->async_get(1,
+                         [&queue](std::exception_ptr, std::optional<jobq::Job>) { queue.reset(); });
+        // The abort ends the process; only a hang or a silent return reach the end.
+        std::this_thread::sleep_for(20s);
+        _exit(3);
+    }
+    close(out[1]);
+    std::string message;
+    char buffer[512];
+    for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) {
+        message.append(buffer, static_cast<std::size_t>(n));
+    }
+    close(out[0]);
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGABRT);
+    CHECK(message.find("from a completion handler that ran there") != std::string::npos);
 }
 
 TEST_CASE("co_await with the default token takes a builder temporary and no filter at all") {
