@@ -28,8 +28,7 @@ struct Claimed {
     std::vector<Job> jobs;
     std::vector<std::string> more;
     std::optional<Timestamp> throttled_until;
-    std::optional<Timestamp> next_due;
-    bool refreshed_due = false;
+    bool short_of_ask = false;  // some queue gave fewer jobs than asked
 };
 
 }  // namespace
@@ -116,8 +115,8 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
         request.clock = &clock;  // the store re-reads it under its lock (see ClaimRequest)
         Claimed result;
         std::vector<bool> applied;
-        std::function<void()> claim = [&store = state_.store, &request, &names = state_.queue_names,
-                                       &result, &carried, &applied] {
+        std::function<void()> claim = [&store = state_.store, &request, &result, &carried,
+                                       &applied] {
             Claimed r;
             ClaimResult claimed;
             if (carried.empty()) {
@@ -132,12 +131,7 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
             r.throttled_until = claimed.throttled_until;
             std::size_t wanted = 0;
             for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
-            // Only when some queue ran dry is it worth learning when the next scheduled job is
-            // due.
-            if (r.jobs.size() < wanted) {
-                r.next_due = store.next_run_at(names);
-                r.refreshed_due = true;
-            }
+            r.short_of_ask = r.jobs.size() < wanted;
             result = std::move(r);
         };
         bool failed = false;
@@ -163,7 +157,6 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
             continue;
         }
         last_claim_at_ = request.now;
-        if (result.refreshed_due) next_due_ = result.next_due;
         if (result.throttled_until) {
             ++state_.counts.throttled;
             if (!throttled_until_ || *result.throttled_until < *throttled_until_) {
@@ -191,10 +184,28 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
             // Otherwise a short claim (no work, or limits in the way) waits for a wake-up: a
             // new job, a finished limited job, a raised limit, the poll.
         }
+        // Only when some queue ran dry is it worth learning when the next scheduled job is due;
+        // asked after the claimed jobs have started, so that it is not on their way (a round
+        // trip on PostgreSQL), and so that its failure cannot strand jobs already claimed.
+        if (result.short_of_ask) co_await refresh_next_due();
     }
     done_ = true;
     core_.completer.flush_pending();  // outcomes no longer ride on claims
     core_.lifecycle.maybe_finish_stop();
+}
+
+asio::awaitable<void> Producer::refresh_next_due() {
+    std::optional<Timestamp> due;
+    std::function<void()> look = [&store = state_.store, &names = state_.queue_names, &due] {
+        due = store.next_run_at(names);
+    };
+    try {
+        co_await core_.runtime.call_store(std::move(look));
+        next_due_ = due;
+    } catch (const std::exception& e) {
+        // The poll interval still bounds the wait; the next short claim asks again.
+        state_.options.on_error(fmt::format("reading the next due time failed: {}", e.what()));
+    }
 }
 
 std::vector<std::pair<std::size_t, int>> Producer::claim_shares() const {

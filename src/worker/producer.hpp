@@ -58,6 +58,8 @@ class Producer {
     std::vector<std::pair<std::size_t, int>> claim_shares() const;
     /// Sleeps until a wake-up, the next due job, a rate limit's token or the poll interval.
     boost::asio::awaitable<void> idle_wait();
+    /// Asks the store when the next scheduled or retryable job of the worker's queues is due.
+    boost::asio::awaitable<void> refresh_next_due();
 
     WorkerCore& core_;
     WorkerState& state_;
