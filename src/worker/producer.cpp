@@ -40,7 +40,7 @@ Producer::Producer(WorkerCore& core)
       merges_(core.state.store.completes_with_claims()) {}
 
 bool Producer::carries_outcomes() const {
-    return merges_ && !done_ && state_.phase.load() == Phase::running;
+    return merges_ && !done_ && !backing_off_ && state_.phase.load() == Phase::running;
 }
 
 void Producer::start() {
@@ -153,7 +153,10 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
             }
         }
         if (failed) {
+            // Meanwhile outcomes do not wait for the next claim, which may fail as well.
+            backing_off_ = true;
             co_await core_.runtime.sleep_for(backoff.next());
+            backing_off_ = false;
             continue;
         }
         last_claim_at_ = request.now;

@@ -65,7 +65,8 @@ class Producer {
     WorkerState& state_;
     Alarm wake_;  // the idle wait; cancelled to wake the loop
     bool done_ = false;
-    const bool merges_;  // the store completes with claims (Store::completes_with_claims)
+    bool backing_off_ = false;  // waiting after a failed claim
+    const bool merges_;         // the store completes with claims (Store::completes_with_claims)
     std::optional<Timestamp> next_due_;         // earliest scheduled/retryable run_at known
     std::optional<Timestamp> throttled_until_;  // a rate limit's next token, from a claim
     Timestamp last_claim_at_{};                 // a claim at t already saw everything due by t
