@@ -42,10 +42,6 @@ void check_duration_cap(std::string_view field, Duration d) {
     }
 }
 
-}  // namespace
-
-namespace {
-
 // Whether `value` nests deeper than `max_depth` levels (the value itself is level 1), found
 // without recursion: the point is to look before anything recurses over it.
 bool nests_deeper_than(const nlohmann::json& value, int max_depth) {

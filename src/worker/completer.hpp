@@ -4,11 +4,10 @@
 // takes the list on its next claim, one transaction for both; otherwise, or when the producer
 // has nothing to claim or is stopping, a write starts as soon as none is in flight and takes
 // up to complete_batch of them in one store call (one transaction), and whatever arrives
-// meanwhile goes in the next. A failed
-// write is kept and tried again after a backoff (the heartbeat keeps renewing those jobs'
-// leases meanwhile). Once written, each job leaves the running jobs and is counted: completed,
-// retried, snoozed, discarded, cancelled, or fenced out when the store refused the outcome
-// because the worker no longer held the job.
+// meanwhile goes in the next. A failed write is kept and tried again after a backoff (the
+// heartbeat keeps renewing those jobs' leases meanwhile). Once written, each job leaves the
+// running jobs and is counted: completed, retried, snoozed, discarded, cancelled, or fenced
+// out when the store refused the outcome because the worker no longer held the job.
 //
 // Shares with the other parts (worker_core.hpp): the running jobs and the counters
 // (worker_state.hpp); it tells the lifecycle when the last write is done. Runs on the worker's

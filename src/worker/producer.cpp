@@ -23,14 +23,6 @@ namespace {
 // wake-up or the poll instead of rotating on. 16 claims visit 256 tenants.
 constexpr int max_empty_rotations = 16;
 
-// What one claim brought back.
-struct Claimed {
-    std::vector<Job> jobs;
-    std::vector<std::string> more;
-    std::optional<Timestamp> throttled_until;
-    bool short_of_ask = false;  // some queue gave fewer jobs than asked
-};
-
 }  // namespace
 
 Producer::Producer(WorkerCore& core)
@@ -113,26 +105,17 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
         request.now = clock.now();
         request.lease_expires_at = request.now + state_.options.lease;
         request.clock = &clock;  // the store re-reads it under its lock (see ClaimRequest)
-        Claimed result;
+        ClaimResult result;
         std::vector<bool> applied;
         std::function<void()> claim = [&store = state_.store, &request, &result, &carried,
                                        &applied] {
-            Claimed r;
-            ClaimResult claimed;
             if (carried.empty()) {
-                claimed = store.claim(request);
+                result = store.claim(request);
             } else {
                 CompletedAndClaimed both = store.complete_and_claim(carried, request);
                 applied = std::move(both.applied);
-                claimed = std::move(both.claimed);
+                result = std::move(both.claimed);
             }
-            r.jobs = std::move(claimed.jobs);
-            r.more = std::move(claimed.more);
-            r.throttled_until = claimed.throttled_until;
-            std::size_t wanted = 0;
-            for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
-            r.short_of_ask = r.jobs.size() < wanted;
-            result = std::move(r);
         };
         bool failed = false;
         try {
@@ -166,6 +149,9 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
                 throttled_until_ = result.throttled_until;
             }
         }
+        std::size_t wanted = 0;
+        for (const QueueDemand& d : request.queues) wanted += static_cast<std::size_t>(d.limit);
+        const bool short_of_ask = result.jobs.size() < wanted;  // some queue ran dry
         std::vector<int> got(state_.queues.size(), 0);
         for (Job& job : result.jobs) {
             const std::size_t qi = state_.queue_index(job.queue);
@@ -190,7 +176,7 @@ asio::awaitable<void> Producer::run([[maybe_unused]] std::shared_ptr<WorkerCore>
         // Only when some queue ran dry is it worth learning when the next scheduled job is due;
         // asked after the claimed jobs have started, so that it is not on their way (a round
         // trip on PostgreSQL), and so that its failure cannot strand jobs already claimed.
-        if (result.short_of_ask) co_await refresh_next_due();
+        if (short_of_ask) co_await refresh_next_due();
     }
     done_ = true;
     core_.completer.flush_pending();  // outcomes no longer ride on claims
