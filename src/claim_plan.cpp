@@ -227,4 +227,41 @@ ClaimPlan plan_claim(const ClaimPlanInput& input) {
     return plan;
 }
 
+UnboundClaim unbound_claim(const std::vector<UnboundDemand>& demands, Timestamp now,
+                           const std::vector<LimitRecord>& records) {
+    UnboundClaim answer;
+    std::int64_t total = 0;
+    for (const UnboundDemand& d : demands) total += std::max(d.demand, 0);
+    auto demand_of = [&](std::string_view queue) -> std::optional<std::int64_t> {
+        std::optional<std::int64_t> sum;
+        for (const UnboundDemand& d : demands) {
+            if (d.queue == queue) sum = sum.value_or(0) + std::max(d.demand, 0);
+        }
+        return sum;
+    };
+    for (const LimitRecord& r : records) {
+        std::int64_t n = 0;
+        if (r.scope.type == ScopeType::queue) {
+            const std::optional<std::int64_t> d = demand_of(r.scope.name);
+            if (!d) continue;  // another queue's row
+            if (r.paused) return {};
+            n = *d;
+        } else if (r.scope.type == ScopeType::kind) {
+            n = total;  // any of the jobs may be of this kind
+        } else {
+            continue;  // no job of this claim has a tenant
+        }
+        // As plan_claim: a job starts while running + started < max_running, and while a
+        // whole token is left.
+        if (r.limits.max_running && r.running + n > *r.limits.max_running) return {};
+        if (r.limits.rate) {
+            const TokenBucket b = refill(r.bucket, *r.limits.rate, now);
+            if (b.tokens < static_cast<double>(n)) return {};
+            answer.buckets.emplace_back(r.scope, b);
+        }
+    }
+    answer.fits = true;
+    return answer;
+}
+
 }  // namespace jobq

@@ -621,4 +621,129 @@ TEST_CASE("a queue with more tenants than one claim visits reports more and reac
 
 TEST_SUITE_END();  // flow
 
+// ---- the one-statement claim under limits that do not bind (Sql::flow_unbound) --------------
+
+namespace {
+
+FlowLimits cap_and_rate(int max_running, const char* rate) {
+    FlowLimits l = cap(max_running);
+    l.rate = RateLimit::parse(rate);
+    return l;
+}
+
+/// Claims `limit` from `queue` and completes them all; returns how many it claimed.
+std::size_t claim_and_complete(Store& store, const std::string& queue, int limit) {
+    const std::vector<Job> jobs = claim_from(store, queue, limit, "w").jobs;
+    std::vector<Outcome> outcomes;
+    for (const Job& j : jobs) outcomes.push_back(completion(j, "w"));
+    if (!outcomes.empty()) CHECK(store.complete(outcomes) == std::vector<bool>(jobs.size(), true));
+    return jobs.size();
+}
+
+}  // namespace
+
+TEST_CASE("limits far from binding are claimed in one statement and keep counts and buckets") {
+    ScratchSchema schema{"flunbound"};
+    PostgresStore store{schema.url(), schema.options()};
+    const Timestamp t0 = system_clock().now();
+    store.set_limits(LimitScope::queue("ub"), cap_and_rate(1000, "100000/s"), t0);
+    store.set_limits(LimitScope::kind("pg.ub"), cap(1000), t0);
+    insert_many(store, JobSpec{"pg.ub"}.queue("ub"), 200);
+
+    // The first claim takes the flow path and finds the limits far away; the ones after it go
+    // through the one statement, folding in the slots the completions gave back.
+    std::size_t claimed = 0;
+    for (int i = 0; i < 5; ++i) claimed += claim_and_complete(store, "ub", 20);
+    CHECK(claimed == 100);
+    const PostgresStore::ClaimPaths paths = store.claim_paths();
+    CHECK(paths.flow == 1);
+    CHECK(paths.unbound == 4);
+    std::vector<Job> held = claim_from(store, "ub", 30, "w").jobs;
+    REQUIRE(held.size() == 30);
+    CHECK(store.claim_paths().unbound == 5);
+    CHECK(running_of(store, LimitScope::queue("ub")) == 30);
+    CHECK(running_of(store, LimitScope::kind("pg.ub")) == 30);
+    CHECK(query_int(schema.url(), "SELECT count(*) FROM " + schema.qualified("jobs") +
+                                      " WHERE state = 'running'") == 30);
+    // Each claim folded the releases it found; only the last completions' are left.
+    CHECK(query_int(schema.url(), "SELECT count(*) FROM " + schema.qualified("limit_releases")) <=
+          2);
+    // 130 jobs took 130 tokens from a bucket of 100000 refilled at 100000/s: what is left is
+    // below the burst by at most what the elapsed time refilled.
+    const std::optional<LimitRecord> q = store.limit_record(LimitScope::queue("ub"));
+    REQUIRE(q);
+    CHECK(q->bucket.tokens <= 100000.0);
+    CHECK(q->bucket.tokens >= 100000.0 - 130.0);
+}
+
+TEST_CASE("a claim another store made meanwhile sends the one statement back to plan again") {
+    ScratchSchema schema{"flunstale"};
+    PostgresStore a{schema.url(), schema.options()};
+    PostgresStore b{schema.url(), schema.options()};
+    const Timestamp t0 = system_clock().now();
+    a.set_limits(LimitScope::queue("us"), cap(10), t0);
+    insert_many(a, JobSpec{"pg.us"}.queue("us"), 40);
+    REQUIRE(claim_from(a, "us", 2, "a").jobs.size() == 2);  // flow path: room for more
+    REQUIRE(claim_from(a, "us", 3, "a").jobs.size() == 3);  // one statement, rows known
+    CHECK(a.claim_paths().unbound == 1);
+    // b fills the cap. a's rows say 5 of 10 run, so a claim of 5 would fit as a read them:
+    // the statement must notice the rows changed, and the claim must start nothing.
+    REQUIRE(claim_from(b, "us", 5, "b").jobs.size() == 5);
+    CHECK(claim_from(a, "us", 5, "a").jobs.empty());
+    CHECK(running_of(a, LimitScope::queue("us")) == 10);
+    CHECK(query_int(schema.url(), "SELECT count(*) FROM " + schema.qualified("jobs") +
+                                      " WHERE state = 'running'") == 10);
+
+    // A lower cap written meanwhile is a change too.
+    PostgresStore c{schema.url(), schema.options()};
+    c.set_limits(LimitScope::queue("cut"), cap(100), t0);
+    insert_many(c, JobSpec{"pg.cut"}.queue("cut"), 40);
+    REQUIRE(claim_from(c, "cut", 2, "c").jobs.size() == 2);
+    REQUIRE(claim_from(c, "cut", 2, "c").jobs.size() == 2);
+    CHECK(c.claim_paths().unbound == 1);
+    a.set_limits(LimitScope::queue("cut"), cap(5), system_clock().now());
+    CHECK(claim_from(c, "cut", 10, "c").jobs.size() == 1);
+    CHECK(running_of(c, LimitScope::queue("cut")) == 5);
+    // And a new kind row, which the rows c planned with did not have.
+    a.set_limits(LimitScope::queue("cut"), cap(100), system_clock().now());
+    REQUIRE(claim_from(c, "cut", 2, "c").jobs.size() == 2);  // flow path, then known again
+    REQUIRE(claim_from(c, "cut", 2, "c").jobs.size() == 2);
+    a.set_limits(LimitScope::kind("pg.cut"), cap(10), system_clock().now());
+    CHECK(claim_from(c, "cut", 10, "c").jobs.size() == 1);
+    CHECK(running_of(c, LimitScope::kind("pg.cut")) == 10);
+}
+
+TEST_CASE("a tenant's job sends a queue claimed in one statement back to the flow path") {
+    ScratchSchema schema{"fluntenant"};
+    PostgresStore store{schema.url(), schema.options()};
+    store.set_limits(LimitScope::queue("ut"), cap(100), system_clock().now());
+    insert_many(store, JobSpec{"pg.ut"}.queue("ut"), 10);
+    REQUIRE(claim_from(store, "ut", 2, "w").jobs.size() == 2);
+    REQUIRE(claim_from(store, "ut", 2, "w").jobs.size() == 2);
+    CHECK(store.claim_paths().unbound == 1);
+    // Tenants take turns with the jobs without one, which only the flow path arranges.
+    insert_many(store, JobSpec{"pg.ut"}.queue("ut").tenant("acme"), 4);
+    const std::vector<Job> jobs = claim_from(store, "ut", 4, "w").jobs;
+    CHECK(store.claim_paths().unbound == 1);
+    REQUIRE(jobs.size() == 4);
+    CHECK(std::count_if(jobs.begin(), jobs.end(),
+                        [](const Job& j) { return j.tenant == "acme"; }) == 2);
+    CHECK(running_of(store, LimitScope::queue("ut")) == 8);
+}
+
+TEST_CASE("when the last limit row goes the claims return to the plain claim") {
+    ScratchSchema schema{"flunplain"};
+    PostgresStore store{schema.url(), schema.options()};
+    store.set_limits(LimitScope::queue("up"), cap(100), system_clock().now());
+    insert_many(store, JobSpec{"pg.up"}.queue("up"), 10);
+    REQUIRE(claim_from(store, "up", 1, "w").jobs.size() == 1);
+    REQUIRE(claim_from(store, "up", 1, "w").jobs.size() == 1);
+    CHECK(store.claim_paths().unbound == 1);
+    REQUIRE(store.remove_limits(LimitScope::queue("up"), system_clock().now()));
+    REQUIRE(claim_from(store, "up", 1, "w").jobs.size() == 1);  // finds no row, says so
+    const std::uint64_t plain = store.claim_paths().plain;
+    REQUIRE(claim_from(store, "up", 1, "w").jobs.size() == 1);
+    CHECK(store.claim_paths().plain == plain + 1);
+}
+
 }  // namespace jobq::pgtest

@@ -14,6 +14,14 @@
 //   3. plan_claim per queue, the rows updated in memory between queues (kind rows are shared);
 //   4. start the picked jobs and write the rows' running counts and buckets (Sql::flow_start).
 // Once a look found limit rows, later claims skip the plain claim until one finds none.
+//
+// Most limits do not bind most of the time (a cap far above what runs, a rate far above what
+// arrives). A queue whose flow claim found that, with no tenant among its jobs, takes the
+// unbound claim next (claim_unbound, Sql::flow_unbound): one statement that starts the jobs
+// and writes the rows, planned from the rows the previous such claim left and applied only if
+// none changed since (each row's xmin). When one did, it is planned once more from the rows
+// the statement returned; limits that would bind, a tenant's job or rows that changed twice
+// send the claim to the flow path above.
 #include <algorithm>
 #include <array>
 #include <map>
@@ -27,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "jobq/backend/claim_plan.hpp"
+#include "jobq/backend/job_columns.hpp"
 #include "jobq/backend/tenant_rotation.hpp"
 #include "jobq/postgres/postgres_store.hpp"
 #include "limit_row.hpp"
@@ -222,6 +231,7 @@ std::vector<Job> claim_under_limits(Impl& impl, const ClaimRequest& request,
             visits.push_back(std::move(v));
         }
     }
+    impl.claims_flow.fetch_add(1, std::memory_order_relaxed);
     if (demands.empty()) return {};
     ArrayWriter queue_names;
     for (const Demand& d : demands) queue_names.add(d.queue);
@@ -273,6 +283,23 @@ std::vector<Job> claim_under_limits(Impl& impl, const ClaimRequest& request,
             candidates[std::string(RowView(row).text(1))].push_back(read_candidate(row));
         }
 
+        // A queue with no tenant in play whose limits, as locked, have room for its whole ask
+        // may take the one-statement claim next time (claim_unbound).
+        {
+            std::vector<std::string> unbound;
+            for (std::size_t i = 0; i < demands.size(); ++i) {
+                const bool plain_only =
+                    visits[i].tenants.size() == 1 && visits[i].tenants.front().empty();
+                if (plain_only &&
+                    unbound_claim({{demands[i].queue, demands[i].limit}}, at.now, rows.records())
+                        .fits) {
+                    unbound.push_back(demands[i].queue);
+                }
+            }
+            std::lock_guard lock(impl.unbound_mutex);
+            impl.unbound_queues.insert(unbound.begin(), unbound.end());
+        }
+
         // Each queue's plan from the rows as the queues before it left them.
         std::vector<JobId> picked;
         for (const Demand& d : demands) {
@@ -320,6 +347,109 @@ std::vector<Job> claim_under_limits(Impl& impl, const ClaimRequest& request,
                   [&](const Job& a, const Job& b) { return position[a.id] < position[b.id]; });
         return jobs;
     });
+}
+
+// The one-statement flow claim (Sql::flow_unbound) for queues whose limits do not bind: planned
+// from the rows the last such claim of the same queues left (unbound_claim decides whether
+// they have room for the whole ask), applied only if no row changed since. When one did, the
+// statement returns the rows as they are and the claim is planned once more from them. The
+// jobs started, or nothing when the claim belongs on the flow path: a queue not known to be
+// unbound, limits that would bind, a tenant's job, rows changed twice in a row (other claimers
+// are busy with them: the flow path takes turns with them on the row locks).
+template <class Impl>
+std::optional<std::vector<Job>> claim_unbound(Impl& impl, const ClaimRequest& request,
+                                              const std::vector<Demand>& demands) {
+    std::vector<UnboundDemand> asked;
+    std::vector<std::string> key;
+    for (const Demand& d : demands) {
+        asked.push_back({d.queue, d.limit});
+        key.push_back(d.queue);
+    }
+    std::sort(key.begin(), key.end());
+    std::optional<std::vector<postgres_detail::VersionedLimit>> rows;
+    auto forget = [&] {
+        std::lock_guard lock(impl.unbound_mutex);
+        for (const Demand& d : demands) impl.unbound_queues.erase(d.queue);
+    };
+    {
+        std::lock_guard lock(impl.unbound_mutex);
+        for (const Demand& d : demands) {
+            if (!impl.unbound_queues.contains(d.queue)) return std::nullopt;
+        }
+        if (const auto it = impl.unbound_rows.find(key); it != impl.unbound_rows.end()) {
+            rows = it->second;
+        }
+    }
+    ArrayWriter queues, limits;
+    for (const Demand& d : demands) {
+        queues.add(d.queue);
+        limits.add(d.limit);
+    }
+    const std::string queues_array = std::move(queues).finish();
+    const std::string limits_array = std::move(limits).finish();
+
+    constexpr int columns = detail::c_retry_policy + 1;  // then the limit row, then flags
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const Moment at = Moment::of(request);
+        // Unknown rows (the first time): planned with none, which only holds if none exist.
+        ArrayWriter scope, name, version, b_scope, b_name, b_tokens, b_at;
+        if (rows) {
+            std::vector<LimitRecord> records;
+            for (const auto& r : *rows) {
+                records.push_back(r.record);
+                scope.add(postgres_detail::scope_text(r.record.scope.type));
+                name.add(r.record.scope.name);
+                version.add(r.version);
+            }
+            const UnboundClaim plan = unbound_claim(asked, at.now, records);
+            if (!plan.fits) {
+                forget();
+                return std::nullopt;
+            }
+            for (const auto& [s, bucket] : plan.buckets) {
+                b_scope.add(postgres_detail::scope_text(s.type));
+                b_name.add(s.name);
+                b_tokens.add(fmt::format("{}", bucket.tokens));
+                b_at.add(micros(bucket.at));
+            }
+        }
+        const pqxx::result r = impl.exec(
+            "claim", Sql::flow_unbound, queues_array, limits_array, micros(at.now),
+            request.worker_id, micros(at.lease), std::move(scope).finish(),
+            std::move(name).finish(), std::move(version).finish(), std::move(b_scope).finish(),
+            std::move(b_name).finish(), std::move(b_tokens).finish(), std::move(b_at).finish());
+        std::vector<Job> jobs;
+        std::vector<postgres_detail::VersionedLimit> now_rows;
+        bool fresh = false;
+        bool tenants = false;
+        bool any_limits = true;
+        for (const pqxx::row& row : r) {
+            const RowView v(row);
+            if (!v.is_null(detail::c_id)) jobs.push_back(read_job(row));
+            if (!v.is_null(columns)) {
+                now_rows.push_back(
+                    {postgres_detail::read_limit(row, columns), std::string(v.text(columns + 13))});
+            }
+            fresh = v.text(columns + 14) == "t";
+            tenants = v.text(columns + 15) == "t";
+            any_limits = v.text(columns + 16) == "t";
+        }
+        impl.flow_hint.store(any_limits, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(impl.unbound_mutex);
+            impl.unbound_rows[key] = now_rows;
+        }
+        if (tenants) {
+            forget();
+            return std::nullopt;
+        }
+        if (fresh) {
+            impl.claims_unbound.fetch_add(1, std::memory_order_relaxed);
+            return jobs;
+        }
+        rows = std::move(now_rows);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -374,21 +504,21 @@ ClaimResult PostgresStore::claim(const ClaimRequest& request) {
         const pqxx::result r =
             impl_->exec("claim", Sql::claim, std::move(queues).finish(), std::move(limits).finish(),
                         micros(at.now), request.worker_id, micros(at.lease));
+        impl_->claims_plain.fetch_add(1, std::memory_order_relaxed);
         plain.reserve(r.size());
         for (const pqxx::row& row : r) plain.push_back(read_job(row));
-        // Short of the ask: maybe only because flow control holds jobs back. Full claims (a
-        // busy queue without limits) never pay for the look.
-        if (plain.size() < [&] {
-                std::size_t total = 0;
-                for (const Demand& d : demands) total += static_cast<std::size_t>(d.limit);
-                return total;
-            }()) {
-            std::vector<Demand> short_of;
-            for (const Demand& d : demands) {
-                const auto got = std::count_if(plain.begin(), plain.end(),
-                                               [&](const Job& j) { return j.queue == d.queue; });
-                if (got < d.limit) short_of.push_back({d.queue, d.limit - static_cast<int>(got)});
+        // A queue that got nothing may have been left out: flow control may hold its jobs.
+        // One that got any was not (Sql::claim leaves a queue out whole), so it simply ran
+        // dry: neither it nor a busy queue pays for the look, which would stand between a job
+        // enqueued into an idle queue and its start.
+        std::vector<Demand> short_of;
+        for (const Demand& d : demands) {
+            if (std::none_of(plain.begin(), plain.end(),
+                             [&](const Job& j) { return j.queue == d.queue; })) {
+                short_of.push_back(d);
             }
+        }
+        if (!short_of.empty()) {
             scan = scan_queues(short_of);
             for (const Demand& d : short_of) {
                 const auto it = scan->queues.find(d.queue);
@@ -397,6 +527,8 @@ ClaimResult PostgresStore::claim(const ClaimRequest& request) {
                 }
             }
         }
+    } else if (std::optional<std::vector<Job>> jobs = claim_unbound(*impl_, request, demands)) {
+        plain = std::move(*jobs);
     } else {
         scan = scan_queues(demands);
         flow = demands;

@@ -74,6 +74,14 @@ const std::string& PostgresStore::schema() const noexcept {
     return impl_->options.schema;
 }
 
+PostgresStore::ClaimPaths PostgresStore::claim_paths() const noexcept {
+    ClaimPaths paths;
+    paths.plain = impl_->claims_plain.load(std::memory_order_relaxed);
+    paths.unbound = impl_->claims_unbound.load(std::memory_order_relaxed);
+    paths.flow = impl_->claims_flow.load(std::memory_order_relaxed);
+    return paths;
+}
+
 Notifier& PostgresStore::notifier() {
     return *impl_->notifier;
 }

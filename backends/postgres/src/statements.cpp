@@ -67,6 +67,42 @@ std::string release_running(const std::string& keys) {
            " freed AS (SELECT was_full FROM rel)";
 }
 
+// The CTEs `avail`, `due` and `picked` (no trailing comma): for each queue of `demand` (a CTE
+// of queue, lim), its most urgent `lim` jobs without a tenant among the available ones (an
+// ordered walk of the partial claim index) and the due scheduled or retryable ones (few: the
+// scheduler promotes them), each locked with SKIP LOCKED so concurrent claimers pass each
+// other instead of queueing on row locks. $3 now.
+std::string claimable(const std::string& demand) {
+    auto walk = [&demand](const std::string& which) {
+        return "(SELECT c.* FROM " + demand +
+               " d CROSS JOIN LATERAL (SELECT id, priority, run_at, queue FROM @T WHERE " + which +
+               " AND tenant IS NULL AND queue = d.queue ORDER BY priority, run_at, id"
+               " LIMIT d.lim FOR UPDATE SKIP LOCKED) c)";
+    };
+    return " avail AS MATERIALIZED " + walk("state = 'available'") + ", due AS MATERIALIZED " +
+           walk("state IN ('scheduled', 'retryable') AND run_at <= $3") +
+           ", picked AS (SELECT y.id FROM (SELECT x.id, x.queue, row_number() OVER"
+           " (PARTITION BY x.queue ORDER BY x.priority, x.run_at, x.id) AS rn"
+           " FROM (SELECT * FROM avail UNION ALL SELECT * FROM due) x) y"
+           " JOIN " +
+           demand + " d ON d.queue = y.queue WHERE y.rn <= d.lim)";
+}
+
+// Starts the jobs of `picked` ($3 now, $4 worker, $5 lease); the caller appends RETURNING.
+constexpr std::string_view start_picked =
+    " UPDATE @T j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3,"
+    " worker_id = $4, lease_expires_at = $5 FROM picked WHERE j.id = picked.id";
+
+// Whether a queue of `demand` (a CTE with a column queue) has a claimable job with a tenant
+// (available, or scheduled or retryable and due by $3): such a queue needs the flow path.
+std::string tenant_jobs_in(const std::string& demand) {
+    return "EXISTS (SELECT 1 FROM " + demand +
+           " d WHERE EXISTS (SELECT 1 FROM @T t WHERE t.state = 'available'"
+           " AND t.tenant IS NOT NULL AND t.queue = d.queue)"
+           " OR EXISTS (SELECT 1 FROM @T t WHERE t.state IN ('scheduled', 'retryable')"
+           " AND t.run_at <= $3 AND t.tenant IS NOT NULL AND t.queue = d.queue))";
+}
+
 }  // namespace
 
 std::string quote_identifier(std::string_view schema) {
@@ -120,6 +156,7 @@ const char* Statements::name(Sql id) {
         "jobq_flow_lock",
         "jobq_flow_candidates",
         "jobq_flow_start",
+        "jobq_flow_unbound",
         "jobq_release_running",
         "jobq_quota_lock",
         "jobq_quota_count",
@@ -200,23 +237,8 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " AND t.tenant IS NOT NULL AND t.queue = d.queue)"
         " AND NOT EXISTS (SELECT 1 FROM @T t WHERE t.state IN ('scheduled', 'retryable')"
         " AND t.run_at <= $3 AND t.tenant IS NOT NULL AND t.queue = d.queue)),"
-        " gate AS (UPDATE @L SET running = running WHERE false RETURNING 1),"
-        " avail AS MATERIALIZED (SELECT c.* FROM demand d CROSS JOIN LATERAL"
-        " (SELECT id, priority, run_at, queue FROM @T WHERE state = 'available'"
-        " AND tenant IS NULL AND queue = d.queue ORDER BY priority, run_at, id LIMIT d.lim"
-        " FOR UPDATE SKIP LOCKED) c),"
-        " due AS MATERIALIZED (SELECT c.* FROM demand d CROSS JOIN LATERAL"
-        " (SELECT id, priority, run_at, queue FROM @T"
-        " WHERE state IN ('scheduled', 'retryable') AND run_at <= $3 AND tenant IS NULL"
-        " AND queue = d.queue ORDER BY priority, run_at, id LIMIT d.lim FOR UPDATE SKIP LOCKED) c),"
-        " picked AS (SELECT y.id FROM (SELECT x.id, x.queue, row_number() OVER"
-        " (PARTITION BY x.queue ORDER BY x.priority, x.run_at, x.id) AS rn"
-        " FROM (SELECT * FROM avail UNION ALL SELECT * FROM due) x) y"
-        " JOIN demand d ON d.queue = y.queue WHERE y.rn <= d.lim)"
-        " UPDATE @T j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3,"
-        " worker_id = $4, lease_expires_at = $5 FROM picked WHERE j.id = picked.id"
-        " RETURNING " +
-        jcols;
+        " gate AS (UPDATE @L SET running = running WHERE false RETURNING 1)," +
+        claimable("demand") + std::string(start_picked) + " RETURNING " + jcols;
 
     // $1 ids, $2 attempts, $3 worker, $4 lease. Returns the jobs still held.
     at(Sql::heartbeat) =
@@ -589,6 +611,72 @@ void Statements::add_flow_statements() {
         " worker_id = $3, lease_expires_at = $4 FROM unnest($1::bigint[]) AS p(id)"
         " WHERE j.id = p.id RETURNING " +
         qualified_columns("j.");
+
+    // A flow claim in one autocommit statement, for limits that do not bind (unbound_claim,
+    // jobq/backend/claim_plan.hpp): the caller planned it from limit rows it read earlier and
+    // passes their versions (xmin), and the statement starts the jobs only if the rows are
+    // still those versions. A row only changes version when it is written (a claim, set_limits,
+    // a pause), and what else happens meanwhile (completions leaving releases, time refilling
+    // buckets) only adds room, so the plan still holds. Otherwise it starts nothing and returns
+    // the rows as they are, to plan with again or to hand over to the full flow path.
+    //
+    // $1 queues, $2 limits, $3 now, $4 worker, $5 lease, as in Sql::claim; $6 scopes, $7 names,
+    // $8 versions of the rows planned with (the queues' rows and every kind row); $9 scopes,
+    // $10 names, $11 tokens, $12 tokens_at: the rate-limited rows' buckets refilled to now,
+    // from which each started job under the row takes one token.
+    //   1. `locked`: the queues' rows and every kind row, locked in (scope, name) order, as
+    //      Sql::flow_lock does, so this takes its turn with the flow path's claims;
+    //   2. `ok`: whether they are the planned versions (`fresh`), whether a queue has a
+    //      claimable job with a tenant (the flow path's rotation handles those), whether the
+    //      store holds any limit row;
+    //   3. if fresh and no tenant job: start jobs as Sql::claim does, fold the rows' releases
+    //      (as Sql::flow_lock) and add the started jobs to their queue's and kind's rows.
+    // One row comes back per started job and per locked row, side by side (NULLs where one
+    // side has run out), and at least one row: the job columns, limit_columns with the row's
+    // version, then fresh, tenants, limits.
+    at(Sql::flow_unbound) =
+        "WITH demand AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(queue, lim)),"
+        " locked AS MATERIALIZED (SELECT " +
+        rlcols +
+        ", l.xmin::text AS v FROM @L l WHERE l.scope = 'kind'"
+        " OR (l.scope = 'queue' AND l.name = ANY($1::text[])) ORDER BY l.scope, l.name"
+        " FOR UPDATE OF l),"
+        " ok AS MATERIALIZED (SELECT NOT EXISTS (SELECT 1 FROM locked k FULL JOIN"
+        " unnest($6::text[], $7::text[], $8::text[]) AS e(scope, name, v)"
+        " ON e.scope = k.scope AND e.name = k.name WHERE k.v IS DISTINCT FROM e.v) AS fresh, " +
+        tenant_jobs_in("demand") +
+        " AS tenants, EXISTS (SELECT 1 FROM @L) AS limits),"
+        " go AS (SELECT d.* FROM demand d, ok WHERE ok.fresh AND NOT ok.tenants)," +
+        claimable("go") + ", started AS (" + std::string(start_picked) + " RETURNING " +
+        qualified_columns("j.") +
+        "),"
+        " counts AS (SELECT 'queue' AS scope, queue AS name, count(*) AS n FROM started"
+        " GROUP BY queue UNION ALL SELECT 'kind', kind, count(*) FROM started GROUP BY kind),"
+        " folded AS (DELETE FROM @D r USING locked k, ok WHERE ok.fresh AND NOT ok.tenants"
+        " AND r.scope = k.scope AND r.name = k.name RETURNING r.scope, r.name, r.n),"
+        " freed AS (SELECT scope, name, sum(n) AS n FROM folded GROUP BY scope, name),"
+        " buckets AS (SELECT * FROM unnest($9::text[], $10::text[], $11::float8[], $12::bigint[])"
+        " AS b(scope, name, tokens, tokens_at)),"
+        " lim AS (UPDATE @L l SET running = greatest(0, l.running - coalesce(f.n, 0))"
+        " + coalesce(c.n, 0),"
+        " tokens = CASE WHEN c.n IS NULL OR b.tokens IS NULL THEN l.tokens"
+        " ELSE b.tokens - c.n END,"
+        " tokens_at = CASE WHEN c.n IS NULL OR b.tokens IS NULL THEN l.tokens_at"
+        " ELSE b.tokens_at END"
+        " FROM locked k LEFT JOIN freed f ON f.scope = k.scope AND f.name = k.name"
+        " LEFT JOIN counts c ON c.scope = k.scope AND c.name = k.name"
+        " LEFT JOIN buckets b ON b.scope = k.scope AND b.name = k.name"
+        " WHERE l.scope = k.scope AND l.name = k.name AND (f.n IS NOT NULL OR c.n IS NOT NULL)"
+        " RETURNING " +
+        qlcols +
+        ", l.xmin::text AS v),"
+        " rows AS (SELECT * FROM lim UNION ALL SELECT * FROM locked k WHERE NOT EXISTS"
+        " (SELECT 1 FROM lim x WHERE x.scope = k.scope AND x.name = k.name))"
+        " SELECT " +
+        qualified_columns("s.") + ", " + qualified_columns("r.", limit_columns) +
+        ", r.v, ok.fresh, ok.tenants, ok.limits FROM ok LEFT JOIN"
+        " ((SELECT row_number() OVER () AS rn, * FROM started) s FULL JOIN"
+        " (SELECT row_number() OVER () AS rn, * FROM rows) r ON s.rn = r.rn) ON true";
 
     // Takes one running job off the limit rows $1 scope, $2 name per element (repeats add
     // up). Returns how many of the rows changed were at their cap.

@@ -51,6 +51,7 @@ enum class Sql : std::size_t {
     flow_lock,
     flow_candidates,
     flow_start,
+    flow_unbound,
     release_running,
     quota_lock,
     quota_count,

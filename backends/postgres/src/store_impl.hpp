@@ -4,14 +4,18 @@
 // that implement PostgresStore's methods.
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -21,6 +25,7 @@
 #include "job_insert.hpp"
 #include "job_row.hpp"
 #include "jobq/postgres/postgres_store.hpp"
+#include "limit_row.hpp"
 #include "listener.hpp"
 #include "schema.hpp"
 #include "statements.hpp"
@@ -50,6 +55,15 @@ struct PostgresStore::Impl {
     std::atomic<bool> flow_hint{false};
     std::mutex rotation_mutex;
     std::unordered_map<std::string, std::string> rotation;
+    // Unbound flow claims (Sql::flow_unbound, one statement): the queues whose last flow claim
+    // found their limits far from binding and no tenant among their jobs, and per set of
+    // queues claimed together (sorted) the limit rows that claim covers as the last such
+    // claim left them, each with its version. Under unbound_mutex.
+    std::mutex unbound_mutex;
+    // PostgresStore::claim_paths().
+    std::atomic<std::uint64_t> claims_plain{0}, claims_unbound{0}, claims_flow{0};
+    std::set<std::string, std::less<>> unbound_queues;
+    std::map<std::vector<std::string>, std::vector<postgres_detail::VersionedLimit>> unbound_rows;
 
     Impl(std::string info, PostgresOptions o)
         : conninfo(postgres_detail::with_connect_timeout(std::move(info), o.connect_timeout)),

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jobq/backend/token_bucket_refill.hpp"
@@ -84,6 +85,36 @@ struct ClaimPlan {
 /// Picks at most `budget` candidates in fair order, each only while every limit of its queue,
 /// kind and tenant still has room (running < max_running, a whole token in the bucket).
 ClaimPlan plan_claim(const ClaimPlanInput& input);
+
+/// One queue's ask in unbound_claim.
+struct UnboundDemand {
+    std::string queue;
+    int demand = 0;
+};
+
+/// The answer of unbound_claim.
+struct UnboundClaim {
+    /// Every queue may start its whole demand now, whichever of its jobs without a tenant they
+    /// are: gate_claim would pass the demand uncut and block nothing, and plan_claim would pick
+    /// every candidate, so the backend may start the first `demand` jobs in claim order without
+    /// fetching candidates first.
+    bool fits = false;
+    /// The rate-limited rows among the queues' and the kinds' rows, each bucket refilled to
+    /// `now`. Applying the claim is then what plan_claim's updates would say: each started job
+    /// adds one to the running count of its queue's row and of its kind's row, and takes one
+    /// token from each of those rows listed here (a row none of the jobs falls under is left
+    /// as it is).
+    std::vector<std::pair<LimitScope, TokenBucket>> buckets;
+};
+
+/// Whether a claim of jobs without a tenant is bound by no limit, from the rows as last read
+/// (the demanded queues' rows and every kind row; others are ignored). A backend that knows
+/// the rows cannot have changed since (PostgreSQL: each row's version) starts such a claim in
+/// one statement; when `fits` is false it plans with gate_claim and plan_claim as usual. The
+/// answer is conservative: a kind row must have room for the sum of all demands, since every
+/// job started could be of that kind.
+UnboundClaim unbound_claim(const std::vector<UnboundDemand>& demands, Timestamp now,
+                           const std::vector<LimitRecord>& records);
 
 /// How many claimable jobs to fetch from each tenant: the whole budget, so one tenant can
 /// fill a claim when it is the only one with work.

@@ -109,6 +109,18 @@ class PostgresStore final : public Store {
     /// The schema the store works in.
     const std::string& schema() const noexcept;
 
+    /// How this store's claims went so far, by path: the plain claim (no limit row in the
+    /// store), the one-statement claim under limits that do not bind, and the flow path (limits
+    /// that bind, tenants taking turns). Claims that found nothing count too, and a plain claim
+    /// that came up short and went on to the flow path counts in both. For tests and
+    /// diagnostics.
+    struct ClaimPaths {
+        std::uint64_t plain = 0;
+        std::uint64_t unbound = 0;
+        std::uint64_t flow = 0;
+    };
+    ClaimPaths claim_paths() const noexcept;
+
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
