@@ -746,4 +746,57 @@ TEST_CASE("when the last limit row goes the claims return to the plain claim") {
     CHECK(store.claim_paths().plain == plain + 1);
 }
 
+TEST_CASE("a one-statement claim that waited for a flow claim's rows never exceeds the cap") {
+    ScratchSchema schema{"flunrace"};
+    PostgresStore a{schema.url(), schema.options()};
+    a.set_limits(LimitScope::queue("race"), cap(10), system_clock().now());
+    insert_many(a, JobSpec{"pg.race"}.queue("race"), 40);
+    REQUIRE(claim_from(a, "race", 2, "a").jobs.size() == 2);  // flow path: room for more
+    REQUIRE(claim_from(a, "race", 2, "a").jobs.size() == 2);  // one statement from now on
+    CHECK(a.claim_paths().unbound == 1);
+    // a last saw 4 of 10 running. Another store fills the cap; two of its jobs finish,
+    // leaving releases for the next claim to fold.
+    PostgresStore c{schema.url(), schema.options()};
+    const std::vector<Job> more = claim_from(c, "race", 6, "c").jobs;
+    REQUIRE(more.size() == 6);
+    const std::vector<Outcome> done{completion(more[0], "c"), completion(more[1], "c")};
+    REQUIRE(c.complete(done) == std::vector<bool>{true, true});
+    CHECK(running_of(a, LimitScope::queue("race")) == 8);
+
+    // Another process's flow claim, held open: it folds the two releases and starts two jobs
+    // into the freed slots (the row says 10 again, under a new version).
+    pqxx::connection other{schema.url()};
+    pqxx::work b{other};
+    const std::string limits = schema.qualified("limits");
+    b.exec("SELECT 1 FROM " + limits + " WHERE scope = 'queue' AND name = 'race' FOR UPDATE");
+    b.exec("DELETE FROM " + schema.qualified("limit_releases") +
+           " WHERE scope = 'queue' AND name = 'race'");
+    b.exec("UPDATE " + limits + " SET running = 10 WHERE scope = 'queue' AND name = 'race'");
+    b.exec("UPDATE " + schema.qualified("jobs") +
+           " SET state = 'running', attempt = attempt + 1, worker_id = 'b',"
+           " lease_expires_at = created_at + 3600000000 WHERE id IN (SELECT id FROM " +
+           schema.qualified("jobs") + " WHERE queue = 'race' AND state = 'available' LIMIT 2)");
+
+    // a's next claim (planned from 4 of 10, so sent) waits for those rows; its snapshot still
+    // shows the two releases, which must not be taken off the row b leaves.
+    std::future<std::size_t> claimed =
+        std::async(std::launch::async, [&] { return claim_from(a, "race", 2, "a").jobs.size(); });
+    pqxx::connection observer{schema.url()};
+    wait_until(
+        [&] {
+            pqxx::nontransaction q{observer};
+            return q.exec(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE '%locked AS MATERIALIZED%'")[0][0]
+                           .as<int>() > 0 ||
+                   claimed.wait_for(std::chrono::seconds{0}) == std::future_status::ready;
+        },
+        "a's claim to wait for the other claim's rows");
+    b.commit();
+    CHECK(claimed.get() == 0);
+    CHECK(running_of(a, LimitScope::queue("race")) == 10);
+    CHECK(query_int(schema.url(), "SELECT count(*) FROM " + schema.qualified("jobs") +
+                                      " WHERE state = 'running'") == 10);
+}
+
 }  // namespace jobq::pgtest

@@ -625,7 +625,11 @@ void Statements::add_flow_statements() {
     // $10 names, $11 tokens, $12 tokens_at: the rate-limited rows' buckets refilled to now,
     // from which each started job under the row takes one token.
     //   1. `locked`: the queues' rows and every kind row, locked in (scope, name) order, as
-    //      Sql::flow_lock does, so this takes its turn with the flow path's claims;
+    //      Sql::flow_lock does, so this takes its turn with the flow path's claims. Their
+    //      running counts are returned as stored, releases not yet folded still counted as
+    //      running: when the lock was waited for, the row is the newer version but the
+    //      releases read with the older snapshot may be ones the claim waited for has just
+    //      folded in, and taking them off again would let the next plan exceed a cap;
     //   2. `ok`: whether they are the planned versions (`fresh`), whether a queue has a
     //      claimable job with a tenant (the flow path's rotation handles those), whether the
     //      store holds any limit row;
@@ -637,7 +641,7 @@ void Statements::add_flow_statements() {
     at(Sql::flow_unbound) =
         "WITH demand AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(queue, lim)),"
         " locked AS MATERIALIZED (SELECT " +
-        rlcols +
+        qlcols +
         ", l.xmin::text AS v FROM @L l WHERE l.scope = 'kind'"
         " OR (l.scope = 'queue' AND l.name = ANY($1::text[])) ORDER BY l.scope, l.name"
         " FOR UPDATE OF l),"
