@@ -272,6 +272,47 @@ TEST_CASE("durability full syncs the WAL at every commit and normal does not") {
     CHECK(syncs_for_five_commits(SqliteDurability::normal) == 0);
 }
 
+TEST_CASE("under durability full a claim alone does not sync the WAL; the next outcome does") {
+    testing::FaultyDisk::install();
+    TempDir dir;
+    SqliteStore store(dir.file(), migrated(SqliteDurability::full));
+    std::vector<NewJob> jobs(4, new_job());
+    store.insert(jobs);
+    testing::FaultyDisk::reset_counters();
+    ClaimRequest req;
+    req.queues = {{"default", 2}};
+    req.worker_id = "w";
+    req.now = system_clock().now();
+    req.lease_expires_at = req.now + std::chrono::seconds{30};
+    const std::vector<Job> claimed = store.claim(req).jobs;
+    REQUIRE(claimed.size() == 2);
+    // A claim lost to a power cut leaves its jobs to be claimed again: no sync to wait for.
+    CHECK(testing::FaultyDisk::wal_syncs() == 0);
+
+    Outcome done;
+    done.id = claimed[0].id;
+    done.attempt = claimed[0].attempt;
+    done.worker_id = "w";
+    done.kind = OutcomeKind::complete;
+    done.at = system_clock().now();
+    REQUIRE(store.complete(std::span<const Outcome>(&done, 1)) == std::vector<bool>{true});
+    CHECK(testing::FaultyDisk::wal_syncs() >= 1);  // an outcome is durable, and the claim too
+    // The claim left the writer as it found it: an enqueue syncs again.
+    testing::FaultyDisk::reset_counters();
+    store.insert(std::span<const NewJob>(jobs.data(), 1));
+    CHECK(testing::FaultyDisk::wal_syncs() >= 1);
+    // Outcomes riding on a claim are outcomes first: that transaction syncs.
+    testing::FaultyDisk::reset_counters();
+    done.id = claimed[1].id;
+    done.attempt = claimed[1].attempt;
+    req.queues = {{"default", 1}};
+    const CompletedAndClaimed both =
+        store.complete_and_claim(std::span<const Outcome>(&done, 1), req);
+    CHECK(both.applied == std::vector<bool>{true});
+    CHECK(both.claimed.jobs.size() == 1);
+    CHECK(testing::FaultyDisk::wal_syncs() >= 1);
+}
+
 TEST_CASE(
     "the write-ahead log is still checkpointed (by a thread of its own) and nothing is lost") {
     TempDir dir;

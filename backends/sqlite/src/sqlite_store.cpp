@@ -384,7 +384,7 @@ std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> out
 }  // namespace
 
 ClaimResult SqliteStore::claim(const ClaimRequest& request) {
-    return impl_->transact(
+    return impl_->transact_claim(
         "claim", [&](Connection& w) { return claim_in(w, request, impl_->tenant_cursors); });
 }
 

@@ -50,16 +50,27 @@ struct SqliteStore::Impl {
     template <class F>
     auto transact(std::string_view op, F&& f) {
         std::lock_guard lock(writer.mutex());
-        require_schema(writer);
-        sqlite_detail::Transaction tx(writer, op);
-        if constexpr (std::is_void_v<std::invoke_result_t<F&, sqlite_detail::Connection&>>) {
-            f(writer);
-            tx.commit();
-        } else {
-            auto result = f(writer);
-            tx.commit();
-            return result;
-        }
+        return transact_locked(op, f);
+    }
+
+    /// As transact(), for a claim alone: under FULL durability its commit does not wait for
+    /// the log to reach the disk (synchronous = NORMAL for this transaction). A claim lost to
+    /// power loss or an OS crash leaves its jobs as they were, to be claimed again as
+    /// at-least-once allows (the worker's outcome is then fenced out), and the next commit
+    /// that does sync (an outcome, above all) syncs the log up to and past the claim. At a
+    /// trickle that sync is most of a job's wait between enqueue and start.
+    template <class F>
+    auto transact_claim(std::string_view op, F&& f) {
+        std::lock_guard lock(writer.mutex());
+        if (options.durability != SqliteDurability::full) return transact_locked(op, f);
+        writer.exec("PRAGMA synchronous = NORMAL", op);
+        struct Restore {
+            sqlite_detail::Connection& w;
+            ~Restore() {
+                sqlite3_exec(w.handle(), "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr);
+            }
+        } restore{writer};
+        return transact_locked(op, f);
     }
 
     /// Runs `f(reader)` holding the reader's lock, the schema checked first.
@@ -83,6 +94,21 @@ struct SqliteStore::Impl {
             return f(r);
         });
     }
+    /// transact()'s body, the writer's lock held by the caller.
+    template <class F>
+    auto transact_locked(std::string_view op, F& f) {
+        require_schema(writer);
+        sqlite_detail::Transaction tx(writer, op);
+        if constexpr (std::is_void_v<std::invoke_result_t<F&, sqlite_detail::Connection&>>) {
+            f(writer);
+            tx.commit();
+        } else {
+            auto result = f(writer);
+            tx.commit();
+            return result;
+        }
+    }
+
     /// Wakes the listeners of each queue. Call it with no connection lock held: a subscriber
     /// that claims at once must not find the writer taken.
     template <class Queues>
