@@ -24,7 +24,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <pqxx/pqxx>
 
 #include "jobq/error.hpp"
 #include "jobq/job_context.hpp"
@@ -371,46 +370,6 @@ TEST_CASE("a worker and a scheduler ride out a server restart: every job complet
                                  << rig.scheduler_errors.load()
                                  << " scheduler store errors; worker completed "
                                  << counters.completed << ", fenced out " << counters.fenced_out);
-}
-
-TEST_CASE("a claim commits without waiting for the disk; an outcome waits, for the claim too") {
-    PrivateServer server;
-    {
-        // The WAL writer flushes asynchronous commits on its own only after 10 s here, so
-        // what is unflushed right after a claim stays unflushed while the test looks.
-        pqxx::connection c{server.url()};
-        pqxx::nontransaction tx{c};
-        tx.exec("ALTER SYSTEM SET wal_writer_delay = '10s'");
-        tx.exec("ALTER SYSTEM SET wal_writer_flush_after = '1GB'");
-        tx.exec("SELECT pg_reload_conf()");
-    }
-    pqxx::connection observer{server.url()};
-    // Whether the server's log holds records not yet on disk.
-    auto unflushed = [&] {
-        pqxx::nontransaction q{observer};
-        return q.exec1("SELECT pg_current_wal_flush_lsn() < pg_current_wal_insert_lsn()")[0]
-            .as<bool>();
-    };
-    PostgresStore store{server.url(), server_options(true)};
-    for (int i = 0; i < 3; ++i) insert_one(store, JobSpec{"pg.sync"});
-    CHECK_FALSE(unflushed());  // an enqueue waits for the disk
-
-    const std::vector<Job> jobs = claim_now(store, "default", 3, "w");
-    REQUIRE(jobs.size() == 3);
-    CHECK(unflushed());  // the claim did not
-
-    std::vector<Outcome> outcomes;
-    for (const Job& j : jobs) {
-        Outcome o;
-        o.id = j.id;
-        o.attempt = j.attempt;
-        o.worker_id = j.worker_id;
-        o.kind = OutcomeKind::complete;
-        o.at = system_clock().now();
-        outcomes.push_back(o);
-    }
-    REQUIRE(store.complete(outcomes) == std::vector<bool>(3, true));
-    CHECK_FALSE(unflushed());  // the outcome did, and with it the claim before it
 }
 
 TEST_SUITE_END();  // connection_loss

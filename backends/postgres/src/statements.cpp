@@ -88,15 +88,6 @@ std::string claimable(const std::string& demand) {
            demand + " d ON d.queue = y.queue WHERE y.rn <= d.lim)";
 }
 
-// A condition that is always true and makes the statement's transaction commit without
-// waiting for its WAL to reach the disk (synchronous_commit = off for this transaction only;
-// a scalar subquery, so evaluated once). For claims alone: a claim lost to a server crash
-// leaves its jobs available as before, to run again as at-least-once allows, and the worker's
-// outcome for them is fenced out. Anything that commits after it synchronously, an outcome
-// above all, flushes the WAL past the claim too, so no durable outcome rests on a lost claim.
-constexpr std::string_view commit_without_flush =
-    "(SELECT set_config('synchronous_commit', 'off', true)) IS NOT NULL";
-
 // Starts the jobs of `picked` ($3 now, $4 worker, $5 lease); the caller appends RETURNING.
 constexpr std::string_view start_picked =
     " UPDATE @T j SET state = 'running', attempt = j.attempt + 1, attempted_at = $3,"
@@ -241,9 +232,7 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     // this claim to commit, and counts its jobs, or commits first, and this claim sees the row.
     at(Sql::claim) =
         "WITH demand AS (SELECT * FROM unnest($1::text[], $2::int[]) AS d(queue, lim)"
-        " WHERE " +
-        std::string(commit_without_flush) +
-        " AND NOT EXISTS (SELECT 1 FROM @L)"
+        " WHERE NOT EXISTS (SELECT 1 FROM @L)"
         " AND NOT EXISTS (SELECT 1 FROM @T t WHERE t.state = 'available'"
         " AND t.tenant IS NOT NULL AND t.queue = d.queue)"
         " AND NOT EXISTS (SELECT 1 FROM @T t WHERE t.state IN ('scheduled', 'retryable')"
@@ -620,8 +609,8 @@ void Statements::add_flow_statements() {
         " WHERE l.scope = u.scope AND l.name = u.name RETURNING 1)"
         " UPDATE @T j SET state = 'running', attempt = j.attempt + 1, attempted_at = $2,"
         " worker_id = $3, lease_expires_at = $4 FROM unnest($1::bigint[]) AS p(id)"
-        " WHERE j.id = p.id AND " +
-        std::string(commit_without_flush) + " RETURNING " + qualified_columns("j.");
+        " WHERE j.id = p.id RETURNING " +
+        qualified_columns("j.");
 
     // A flow claim in one autocommit statement, for limits that do not bind (unbound_claim,
     // jobq/backend/claim_plan.hpp): the caller planned it from limit rows it read earlier and
@@ -661,9 +650,9 @@ void Statements::add_flow_statements() {
         " ON e.scope = k.scope AND e.name = k.name WHERE k.v IS DISTINCT FROM e.v) AS fresh, " +
         tenant_jobs_in("demand") +
         " AS tenants, EXISTS (SELECT 1 FROM @L) AS limits),"
-        " go AS (SELECT d.* FROM demand d, ok WHERE ok.fresh AND NOT ok.tenants AND " +
-        std::string(commit_without_flush) + ")," + claimable("go") + ", started AS (" +
-        std::string(start_picked) + " RETURNING " + qualified_columns("j.") +
+        " go AS (SELECT d.* FROM demand d, ok WHERE ok.fresh AND NOT ok.tenants)," +
+        claimable("go") + ", started AS (" + std::string(start_picked) + " RETURNING " +
+        qualified_columns("j.") +
         "),"
         " counts AS (SELECT 'queue' AS scope, queue AS name, count(*) AS n FROM started"
         " GROUP BY queue UNION ALL SELECT 'kind', kind, count(*) FROM started GROUP BY kind),"

@@ -36,6 +36,8 @@ struct SqliteStore::Impl {
     /// Checkpoints the writer's log off the job path; none in memory or read-only. Declared
     /// after `writer`, so it stops watching before the writer closes.
     std::unique_ptr<sqlite_detail::Checkpointer> checkpointer;
+    /// The writer may be on synchronous = NORMAL for a claim (transact_claim). Under its mutex.
+    bool writer_relaxed = false;
 
     Impl(std::string p, SqliteOptions o);
 
@@ -56,21 +58,27 @@ struct SqliteStore::Impl {
     /// As transact(), for a claim alone: under FULL durability its commit does not wait for
     /// the log to reach the disk (synchronous = NORMAL for this transaction). A claim lost to
     /// power loss or an OS crash leaves its jobs as they were, to be claimed again as
-    /// at-least-once allows (the worker's outcome is then fenced out), and the next commit
-    /// that does sync (an outcome, above all) syncs the log up to and past the claim. At a
-    /// trickle that sync is most of a job's wait between enqueue and start.
+    /// at-least-once allows; the crash took the claiming worker with it, so no outcome of
+    /// that claim is left to arrive, and the next commit that does sync (an outcome, above
+    /// all) syncs the log up to and past the claim. At a trickle that sync is a third of a
+    /// job's wait between enqueue and start.
     template <class F>
     auto transact_claim(std::string_view op, F&& f) {
         std::lock_guard lock(writer.mutex());
         if (options.durability != SqliteDurability::full) return transact_locked(op, f);
+        writer_relaxed = true;  // before the switch: a failed switch back is retried
         writer.exec("PRAGMA synchronous = NORMAL", op);
         struct Restore {
-            sqlite_detail::Connection& w;
+            Impl& impl;
             ~Restore() {
-                sqlite3_exec(w.handle(), "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr);
+                // Best effort here; transact_locked() insists before any other transaction.
+                if (sqlite3_exec(impl.writer.handle(), "PRAGMA synchronous = FULL", nullptr,
+                                 nullptr, nullptr) == SQLITE_OK) {
+                    impl.writer_relaxed = false;
+                }
             }
-        } restore{writer};
-        return transact_locked(op, f);
+        } restore{*this};
+        return transact_locked(op, f, true);
     }
 
     /// Runs `f(reader)` holding the reader's lock, the schema checked first.
@@ -94,9 +102,14 @@ struct SqliteStore::Impl {
             return f(r);
         });
     }
-    /// transact()'s body, the writer's lock held by the caller.
+    /// transact()'s body, the writer's lock held by the caller. Only a claim alone runs with
+    /// the writer relaxed: any other transaction first puts FULL back, or fails before writing.
     template <class F>
-    auto transact_locked(std::string_view op, F& f) {
+    auto transact_locked(std::string_view op, F& f, bool claim_alone = false) {
+        if (writer_relaxed && !claim_alone) {
+            writer.exec("PRAGMA synchronous = FULL", op);
+            writer_relaxed = false;
+        }
         require_schema(writer);
         sqlite_detail::Transaction tx(writer, op);
         if constexpr (std::is_void_v<std::invoke_result_t<F&, sqlite_detail::Connection&>>) {
