@@ -1,0 +1,116 @@
+// A workflow's definition: what validate() refuses, naming the field, and the order an insert
+// gives the jobs (every job after its dependencies).
+
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "jobq/error.hpp"
+#include "jobq/workflow_spec.hpp"
+
+using jobq::Error;
+using jobq::ErrorCode;
+using jobq::JobSpec;
+using jobq::WorkflowSpec;
+
+namespace {
+
+// validate()'s refusal: field and message.
+std::pair<std::string, std::string> refusal(const WorkflowSpec& w) {
+    try {
+        w.validate();
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::invalid_argument);
+        return {e.field(), e.what()};
+    }
+    FAIL("validate() accepted it");
+    return {};
+}
+
+std::vector<std::string> names_in_order(const WorkflowSpec& w) {
+    std::vector<std::string> out;
+    for (std::size_t i : w.insertion_order()) out.push_back(w.jobs()[i].name);
+    return out;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("workflow_spec");
+
+TEST_CASE("a diamond is valid and every job comes after its dependencies, else in adding order") {
+    WorkflowSpec w{"etl"};
+    w.add("load", JobSpec{"etl.load"}, {"left", "right"})
+        .add("left", JobSpec{"etl.transform"}, {"extract"})
+        .add("right", JobSpec{"etl.transform"}, {"extract"})
+        .add("extract", JobSpec{"etl.extract"})
+        .add("audit", JobSpec{"etl.audit"});
+    CHECK_NOTHROW(w.validate());
+    CHECK(names_in_order(w) ==
+          std::vector<std::string>{"extract", "left", "right", "load", "audit"});
+}
+
+TEST_CASE("refusals name the field and what is wrong") {
+    CHECK(refusal(WorkflowSpec{"w"}).first == "jobs");
+    CHECK(refusal(WorkflowSpec{""}.add("a", JobSpec{"k"})).first == "name");
+
+    auto dup = refusal(WorkflowSpec{"w"}.add("a", JobSpec{"k"}).add("a", JobSpec{"k"}));
+    CHECK(dup.first == "jobs[1].name");
+    CHECK(dup.second.find("already the name of jobs[0]") != std::string::npos);
+
+    auto unknown = refusal(WorkflowSpec{"w"}.add("a", JobSpec{"k"}, {"b"}));
+    CHECK(unknown.first == "jobs[0].deps[0]");
+    CHECK(unknown.second.find("'b' is not the name of a job") != std::string::npos);
+
+    CHECK(refusal(WorkflowSpec{"w"}.add("a", JobSpec{"k"}, {"a"})).first == "jobs[0].deps[0]");
+    auto twice =
+        refusal(WorkflowSpec{"w"}.add("a", JobSpec{"k"}).add("b", JobSpec{"k"}, {"a", "a"}));
+    CHECK(twice.first == "jobs[1].deps[1]");
+    CHECK(twice.second.find("already deps[0]") != std::string::npos);
+
+    CHECK(refusal(WorkflowSpec{"w"}.add("has space", JobSpec{"k"})).first == "jobs[0].name");
+    auto bad_spec =
+        refusal(WorkflowSpec{"w"}.add("a", JobSpec{"k"}).add("b", JobSpec{"k"}.priority(42)));
+    CHECK(bad_spec.first == "jobs[1].priority");
+    CHECK(bad_spec.second.find("jobs[1] ('b')") != std::string::npos);
+}
+
+TEST_CASE("a cycle is refused and named job by job, wherever it sits") {
+    WorkflowSpec w{"w"};
+    w.add("start", JobSpec{"k"})
+        .add("a", JobSpec{"k"}, {"start", "c"})
+        .add("b", JobSpec{"k"}, {"a"})
+        .add("c", JobSpec{"k"}, {"b"})
+        .add("after", JobSpec{"k"}, {"c"});
+    const auto [field, message] = refusal(w);
+    CHECK(field == "jobs[1].deps");
+    CHECK(message.find("'a' -> 'c' -> 'b' -> 'a'") != std::string::npos);
+}
+
+TEST_CASE("a chain of the most jobs allowed is ordered without recursion; one more is refused") {
+    WorkflowSpec w{"chain"};
+    for (std::size_t i = 0; i < jobq::max_workflow_jobs; ++i) {
+        std::vector<std::string> deps;
+        if (i > 0) deps.push_back("j" + std::to_string(i - 1));
+        w.add("j" + std::to_string(i), JobSpec{"k"}, deps);
+    }
+    const std::vector<std::size_t> order = w.insertion_order();
+    REQUIRE(order.size() == jobq::max_workflow_jobs);
+    for (std::size_t i = 0; i < order.size(); ++i) CHECK(order[i] == i);
+
+    WorkflowSpec one_more = w;
+    one_more.add("extra", JobSpec{"k"});
+    CHECK(refusal(one_more).first == "jobs");
+
+    // A cycle through 1000 jobs: refused, and the message stays short.
+    WorkflowSpec loop{"loop"};
+    for (std::size_t i = 0; i < 1000; ++i) {
+        loop.add("j" + std::to_string(i), JobSpec{"k"}, {"j" + std::to_string((i + 1) % 1000)});
+    }
+    const auto [field, message] = refusal(loop);
+    CHECK(field == "jobs[0].deps");
+    CHECK(message.find("(1000 jobs in all)") != std::string::npos);
+    CHECK(message.size() < 400);
+}
+
+TEST_SUITE_END();
