@@ -1,5 +1,6 @@
 #include "jobq/workflow_spec.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <queue>
 #include <string_view>
@@ -10,6 +11,8 @@
 
 #include "detail/name_check.hpp"
 #include "jobq/error.hpp"
+#include "jobq/json_input.hpp"
+#include "jobq/time_format.hpp"
 
 namespace jobq {
 
@@ -35,6 +38,77 @@ std::string describe_cycle(const std::vector<std::size_t>& cycle,
     if (cycle.size() > shown) out += fmt::format("... ({} jobs in all) -> ", cycle.size());
     out += fmt::format("'{}'", printable(jobs[cycle.front()].name));
     return out;
+}
+
+// `j[key]` when present, checked to be of the JSON type `is` names; `field` for messages.
+const nlohmann::json* member(const nlohmann::json& j, const char* key, const std::string& field,
+                             bool (nlohmann::json::*is)() const noexcept, const char* what) {
+    const auto it = j.find(key);
+    if (it == j.end()) return nullptr;
+    if (!((*it).*is)()) refuse(field, fmt::format("must be {} (got {})", what, it->type_name()));
+    return &*it;
+}
+
+DependencyPolicy parse_policy(const nlohmann::json* v, const std::string& field) {
+    if (v == nullptr) return DependencyPolicy::cancel;
+    if (!v->is_string()) refuse(field, fmt::format("must be a string (got {})", v->type_name()));
+    const std::string& text = v->get_ref<const std::string&>();
+    if (text == "cancel") return DependencyPolicy::cancel;
+    if (text == "ignore") return DependencyPolicy::ignore;
+    refuse(field, fmt::format("must be \"cancel\" or \"ignore\" (got '{}')", printable(text)));
+}
+
+WorkflowJob parse_job(const nlohmann::json& j, std::size_t i, const InputLimits& limits) {
+    const std::string at = job_field(i);
+    if (!j.is_object()) refuse(at, fmt::format("must be a JSON object (got {})", j.type_name()));
+    WorkflowJob job{"", JobSpec{"-"}, {}};
+    const nlohmann::json* name =
+        member(j, "name", at + ".name", &nlohmann::json::is_string, "a string");
+    if (name == nullptr) refuse(at + ".name", "is missing");
+    job.name = name->get<std::string>();
+    if (const nlohmann::json* deps =
+            member(j, "deps", at + ".deps", &nlohmann::json::is_array, "an array")) {
+        for (std::size_t k = 0; k < deps->size(); ++k) {
+            const nlohmann::json& d = (*deps)[k];
+            if (!d.is_string()) {
+                refuse(fmt::format("{}.deps[{}]", at, k),
+                       fmt::format("must be a job's name (got {})", d.type_name()));
+            }
+            job.deps.push_back(d.get<std::string>());
+        }
+    }
+    const auto find = [&](const char* key) {
+        const auto it = j.find(key);
+        return it == j.end() ? nullptr : &*it;
+    };
+    job.on_discarded = parse_policy(find("on_discarded"), at + ".on_discarded");
+    job.on_cancelled = parse_policy(find("on_cancelled"), at + ".on_cancelled");
+    // The rest is the job's own JSON form, copied for JobSpec::from_json. A copy recurses
+    // once per level, so each value is checked without recursion first: a payload nested
+    // 100,000 deep is refused here instead of overflowing the stack.
+    nlohmann::json rest = nlohmann::json::object();
+    for (const auto& [key, value] : j.items()) {
+        if (key != "name" && key != "deps" && key != "on_discarded" && key != "on_cancelled") {
+            if (value.is_structured()) {
+                try {
+                    check_json_input(value, key, limits.max_json_depth);
+                } catch (const Error& e) {
+                    throw Error(e.code(),
+                                fmt::format("{} ('{}'): {}", at, printable(job.name), e.what()),
+                                at + "." + e.field());
+                }
+            }
+            rest[key] = value;
+        }
+    }
+    try {
+        job.spec = JobSpec::from_json(rest);
+    } catch (const Error& e) {
+        const std::string field = e.field().empty() ? at : at + "." + e.field();
+        throw Error(e.code(), fmt::format("{} ('{}'): {}", at, printable(job.name), e.what()),
+                    field);
+    }
+    return job;
 }
 
 }  // namespace
@@ -162,6 +236,53 @@ std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits
     refuse(job_field(cycle.front()) + ".deps",
            fmt::format("the dependencies form a cycle, each job waiting for the next: {}",
                        describe_cycle(cycle, jobs_)));
+}
+
+nlohmann::json WorkflowSpec::to_json() const {
+    nlohmann::json j = {{"name", name_}};
+    if (deadline_) j["deadline"] = format_timestamp(*deadline_);
+    nlohmann::json jobs = nlohmann::json::array();
+    for (const WorkflowJob& job : jobs_) {
+        nlohmann::json one = job.spec.to_json();
+        one["name"] = job.name;
+        if (!job.deps.empty()) one["deps"] = job.deps;
+        if (job.on_discarded != DependencyPolicy::cancel) {
+            one["on_discarded"] = std::string(to_string(job.on_discarded));
+        }
+        if (job.on_cancelled != DependencyPolicy::cancel) {
+            one["on_cancelled"] = std::string(to_string(job.on_cancelled));
+        }
+        jobs.push_back(std::move(one));
+    }
+    j["jobs"] = std::move(jobs);
+    return j;
+}
+
+WorkflowSpec WorkflowSpec::from_json(const nlohmann::json& j, const InputLimits& limits) {
+    if (!j.is_object()) {
+        refuse("workflow", fmt::format("must be a JSON object (got {})", j.type_name()));
+    }
+    for (const auto& [key, value] : j.items()) {
+        if (key != "name" && key != "deadline" && key != "jobs") {
+            refuse(key, "is not a field of a workflow");
+        }
+    }
+    const nlohmann::json* name = member(j, "name", "name", &nlohmann::json::is_string, "a string");
+    if (name == nullptr) refuse("name", "is missing");
+    WorkflowSpec w{name->get<std::string>()};
+    if (const nlohmann::json* d =
+            member(j, "deadline", "deadline", &nlohmann::json::is_string, "a string")) {
+        w.deadline(parse_timestamp(d->get_ref<const std::string&>(), "deadline"));
+    }
+    const nlohmann::json* jobs = member(j, "jobs", "jobs", &nlohmann::json::is_array, "an array");
+    if (jobs == nullptr) refuse("jobs", "is missing");
+    if (jobs->size() > max_workflow_jobs) {
+        refuse("jobs", fmt::format("at most {} jobs in one workflow (got {})", max_workflow_jobs,
+                                   jobs->size()));
+    }
+    for (std::size_t i = 0; i < jobs->size(); ++i) w.add(parse_job((*jobs)[i], i, limits));
+    w.validate(limits);
+    return w;
 }
 
 }  // namespace jobq

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "jobq/clock.hpp"
 #include "jobq/input_limits.hpp"
 #include "jobq/job_spec.hpp"
@@ -69,6 +71,16 @@ class WorkflowSpec {
     /// (ties in the order they were added), so an insert can give each job its dependencies'
     /// ids. Validates first.
     std::vector<std::size_t> insertion_order(const InputLimits& limits = {}) const;
+
+    /// The JSON form `jobq workflow add` reads: {"name": "...", "deadline": "<ISO 8601>",
+    /// "jobs": [{"name": "a", "deps": ["b", ...], "on_discarded": "cancel"|"ignore",
+    /// "on_cancelled": "cancel"|"ignore", ...}]}, where each job also takes every key of
+    /// JobSpec's JSON form ("kind", "payload", "queue", "delay_us", ...). Policies left at
+    /// "cancel" and empty deps are omitted.
+    nlohmann::json to_json() const;
+    /// Parses to_json()'s form and validates it; throws Error(invalid_argument) naming the
+    /// field at fault ("jobs[2].deps", "jobs[0].priority"); unknown keys are refused.
+    static WorkflowSpec from_json(const nlohmann::json& j, const InputLimits& limits = {});
 
   private:
     std::string name_;

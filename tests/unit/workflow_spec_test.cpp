@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "jobq/error.hpp"
+#include "jobq/time_format.hpp"
 #include "jobq/workflow_spec.hpp"
 
 using jobq::Error;
@@ -111,6 +112,77 @@ TEST_CASE("a chain of the most jobs allowed is ordered without recursion; one mo
     CHECK(field == "jobs[0].deps");
     CHECK(message.find("(1000 jobs in all)") != std::string::npos);
     CHECK(message.size() < 400);
+}
+
+TEST_CASE("the JSON form round-trips, policies and job fields included") {
+    const nlohmann::json in = nlohmann::json::parse(R"({
+        "name": "etl", "deadline": "2026-12-04T03:00:00Z",
+        "jobs": [
+            {"name": "extract", "kind": "etl.extract", "payload": {"day": "2026-12-03"},
+             "queue": "etl", "max_attempts": 3},
+            {"name": "load", "kind": "etl.load", "deps": ["extract"],
+             "on_discarded": "ignore", "delay_us": 1000000}
+        ]})");
+    const WorkflowSpec w = WorkflowSpec::from_json(in);
+    CHECK(w.name() == "etl");
+    REQUIRE(w.deadline());
+    CHECK(jobq::format_timestamp(*w.deadline()) == "2026-12-04T03:00:00.000000Z");
+    REQUIRE(w.jobs().size() == 2);
+    CHECK(w.jobs()[0].spec.queue() == "etl");
+    CHECK(w.jobs()[1].deps == std::vector<std::string>{"extract"});
+    CHECK(w.jobs()[1].on_discarded == jobq::DependencyPolicy::ignore);
+    CHECK(w.jobs()[1].on_cancelled == jobq::DependencyPolicy::cancel);
+    CHECK(WorkflowSpec::from_json(w.to_json()).to_json() == w.to_json());
+}
+
+TEST_CASE("bad JSON forms are refused naming the field, the job's own fields under jobs[i]") {
+    auto field_of = [](const char* text) -> std::string {
+        try {
+            (void)WorkflowSpec::from_json(nlohmann::json::parse(text));
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::invalid_argument);
+            return e.field();
+        }
+        return "(accepted)";
+    };
+    CHECK(field_of(R"([])") == "workflow");
+    CHECK(field_of(R"({"name": "w", "jobs": [], "extra": 1})") == "extra");
+    CHECK(field_of(R"({"jobs": [{"name": "a", "kind": "k"}]})") == "name");
+    CHECK(field_of(R"({"name": "w"})") == "jobs");
+    CHECK(field_of(R"({"name": "w", "jobs": {}})") == "jobs");
+    CHECK(field_of(R"({"name": "w", "deadline": "soon", "jobs": [{"name": "a", "kind": "k"}]})") ==
+          "deadline");
+    CHECK(field_of(R"({"name": "w", "jobs": [7]})") == "jobs[0]");
+    CHECK(field_of(R"({"name": "w", "jobs": [{"kind": "k"}]})") == "jobs[0].name");
+    CHECK(field_of(R"({"name": "w", "jobs": [{"name": "a", "kind": "k", "deps": "b"}]})") ==
+          "jobs[0].deps");
+    CHECK(field_of(R"({"name": "w", "jobs": [{"name": "a", "kind": "k", "deps": [1]}]})") ==
+          "jobs[0].deps[0]");
+    CHECK(field_of(R"({"name": "w", "jobs": [{"name": "a", "kind": "k",
+                   "on_cancelled": "retry"}]})") == "jobs[0].on_cancelled");
+    CHECK(field_of(R"({"name": "w", "jobs": [{"name": "a", "kind": "k"},
+                   {"name": "b", "kind": "k", "priorty": 1}]})") == "jobs[1].priorty");
+    CHECK(field_of(R"({"name": "w", "jobs": [{"name": "a"}]})") == "jobs[0].kind");
+}
+
+TEST_CASE("a payload nested far too deep is refused before anything copies it") {
+    // Built without recursion; a recursive copy of it would overflow the stack.
+    nlohmann::json job = {{"name", "a"}, {"kind", "k"}};
+    nlohmann::json payload = nlohmann::json::object();
+    nlohmann::json* at = &payload;
+    for (int i = 0; i < 100'000; ++i) {
+        (*at)["x"] = nlohmann::json::object();
+        at = &(*at)["x"];
+    }
+    job["payload"] = std::move(payload);
+    nlohmann::json w = {{"name", "w"}, {"jobs", nlohmann::json::array()}};
+    w["jobs"].push_back(std::move(job));
+    try {
+        (void)WorkflowSpec::from_json(w);
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(e.field().starts_with("jobs[0].payload"));
+    }
 }
 
 TEST_SUITE_END();
