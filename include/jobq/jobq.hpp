@@ -35,6 +35,9 @@
 #include "jobq/schedule_record.hpp"
 #include "jobq/time_zone.hpp"
 
+// Workflows: jobs that wait for other jobs (the definition; storing them is being built).
+#include "jobq/workflow_spec.hpp"
+
 // Flow control: caps, rate limits, pauses, tenant quotas and weights; why a job waits.
 #include "jobq/flow_control.hpp"
 #include "jobq/flow_limits.hpp"
