@@ -17,7 +17,7 @@ std::string_view to_string(DependencyEnd end) noexcept {
         case DependencyEnd::removed:
             return "removed";
     }
-    return "completed";
+    return "unknown";
 }
 
 DependencyVerdict judge_dependency_end(DependencyEnd end, DependencyPolicy on_discarded,

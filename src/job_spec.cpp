@@ -242,7 +242,7 @@ nlohmann::json JobSpec::to_json() const {
     return j;
 }
 
-JobSpec JobSpec::from_json(const nlohmann::json& j) {
+JobSpec JobSpec::from_json(const nlohmann::json& j, const InputLimits& limits) {
     if (!j.is_object()) bad("job", fmt::format("must be a JSON object (got {})", j.type_name()));
     auto member = [&](const char* key, bool (nlohmann::json::*is)() const noexcept,
                       const char* what) -> const nlohmann::json* {
@@ -338,7 +338,7 @@ JobSpec JobSpec::from_json(const nlohmann::json& j) {
         }
     }
     if (const auto* v = string("tenant")) spec.tenant(v->get<std::string>());
-    spec.validate();
+    spec.validate(limits);
     return spec;
 }
 

@@ -1,6 +1,7 @@
 #include "jobq/workflow_spec.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <queue>
 #include <string_view>
@@ -26,6 +27,29 @@ std::string job_field(std::size_t i) {
     return fmt::format("jobs[{}]", i);
 }
 
+// A name from the input, safe and short enough to quote in a message: a megabyte-long
+// dependency name is one mistake, not a megabyte of error text.
+std::string shown_name(std::string_view name) {
+    constexpr std::size_t shown = 64;
+    std::string_view head = name.substr(0, shown);
+    // Do not cut a UTF-8 sequence in two: back up over continuation bytes.
+    while (head.size() < name.size() && !head.empty() &&
+           (static_cast<unsigned char>(name[head.size()]) & 0xC0) == 0x80) {
+        head.remove_suffix(1);
+    }
+    std::string out = "'" + printable(head) + "'";
+    if (head.size() < name.size()) out += fmt::format(" (cut; {} bytes in all)", name.size());
+    return out;
+}
+
+// Dependency edges in one workflow: each becomes a row written in the insert's transaction.
+constexpr std::size_t max_workflow_deps = 100'000;
+
+// The deadline's range, as a job's run_at has (JobSpec): stored and printed alike everywhere.
+constexpr Timestamp earliest_deadline{};
+constexpr Timestamp latest_deadline =
+    std::chrono::sys_days{std::chrono::year{9999} / 12 / 31} + std::chrono::hours{24} - Duration{1};
+
 // A cycle quoted for a message: each name once, the first again at the end; a long one cut
 // after a few names (a 10,000-job cycle is one mistake, not 10,000 names to read).
 std::string describe_cycle(const std::vector<std::size_t>& cycle,
@@ -33,10 +57,10 @@ std::string describe_cycle(const std::vector<std::size_t>& cycle,
     constexpr std::size_t shown = 8;
     std::string out;
     for (std::size_t k = 0; k < cycle.size() && k < shown; ++k) {
-        out += fmt::format("'{}' -> ", printable(jobs[cycle[k]].name));
+        out += shown_name(jobs[cycle[k]].name) + " -> ";
     }
     if (cycle.size() > shown) out += fmt::format("... ({} jobs in all) -> ", cycle.size());
-    out += fmt::format("'{}'", printable(jobs[cycle.front()].name));
+    out += shown_name(jobs[cycle.front()].name);
     return out;
 }
 
@@ -66,6 +90,9 @@ WorkflowJob parse_job(const nlohmann::json& j, std::size_t i, const InputLimits&
         member(j, "name", at + ".name", &nlohmann::json::is_string, "a string");
     if (name == nullptr) refuse(at + ".name", "is missing");
     job.name = name->get<std::string>();
+    // Checked before the job's own fields, so a JSON form and the same workflow built in
+    // C++ are refused for the same reason first.
+    if (auto why = detail::name_problem(job.name)) refuse(at + ".name", *why);
     if (const nlohmann::json* deps =
             member(j, "deps", at + ".deps", &nlohmann::json::is_array, "an array")) {
         for (std::size_t k = 0; k < deps->size(); ++k) {
@@ -94,7 +121,7 @@ WorkflowJob parse_job(const nlohmann::json& j, std::size_t i, const InputLimits&
                     check_json_input(value, key, limits.max_json_depth);
                 } catch (const Error& e) {
                     throw Error(e.code(),
-                                fmt::format("{} ('{}'): {}", at, printable(job.name), e.what()),
+                                fmt::format("{} ({}): {}", at, shown_name(job.name), e.what()),
                                 at + "." + e.field());
                 }
             }
@@ -102,10 +129,10 @@ WorkflowJob parse_job(const nlohmann::json& j, std::size_t i, const InputLimits&
         }
     }
     try {
-        job.spec = JobSpec::from_json(rest);
+        job.spec = JobSpec::from_json(rest, limits);
     } catch (const Error& e) {
         const std::string field = e.field().empty() ? at : at + "." + e.field();
-        throw Error(e.code(), fmt::format("{} ('{}'): {}", at, printable(job.name), e.what()),
+        throw Error(e.code(), fmt::format("{} ({}): {}", at, shown_name(job.name), e.what()),
                     field);
     }
     return job;
@@ -138,11 +165,23 @@ void WorkflowSpec::validate(const InputLimits& limits) const {
 }
 
 std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits) const {
+    limits.validate();  // its errors name "limits.<field>", not the input's
     if (auto why = detail::name_problem(name_)) refuse("name", *why);
+    if (deadline_ && (*deadline_ < earliest_deadline || *deadline_ > latest_deadline)) {
+        refuse("deadline",
+               fmt::format("must be between {} and {}", format_timestamp(earliest_deadline),
+                           format_timestamp(latest_deadline)));
+    }
     if (jobs_.empty()) refuse("jobs", "a workflow needs at least one job");
     if (jobs_.size() > max_workflow_jobs) {
         refuse("jobs", fmt::format("at most {} jobs in one workflow (got {})", max_workflow_jobs,
                                    jobs_.size()));
+    }
+    std::size_t edges = 0;
+    for (const WorkflowJob& job : jobs_) edges += job.deps.size();
+    if (edges > max_workflow_deps) {
+        refuse("jobs", fmt::format("at most {} dependencies in one workflow (got {})",
+                                   max_workflow_deps, edges));
     }
 
     // Names first, so every later message can name jobs by a name known to be unique.
@@ -153,8 +192,8 @@ std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits
         if (auto why = detail::name_problem(job.name)) refuse(job_field(i) + ".name", *why);
         const auto [it, added] = index.emplace(job.name, i);
         if (!added) {
-            refuse(job_field(i) + ".name", fmt::format("'{}' is already the name of jobs[{}]",
-                                                       printable(job.name), it->second));
+            refuse(job_field(i) + ".name", fmt::format("{} is already the name of jobs[{}]",
+                                                       shown_name(job.name), it->second));
         }
     }
 
@@ -170,7 +209,7 @@ std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits
             const std::string field =
                 e.field().empty() ? job_field(i) : job_field(i) + "." + e.field();
             throw Error(e.code(),
-                        fmt::format("{} ('{}'): {}", job_field(i), printable(job.name), e.what()),
+                        fmt::format("{} ({}): {}", job_field(i), shown_name(job.name), e.what()),
                         field);
         }
         std::unordered_map<std::string_view, std::size_t> seen;
@@ -179,15 +218,14 @@ std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits
             const std::string field = fmt::format("{}.deps[{}]", job_field(i), k);
             const auto it = index.find(dep);
             if (it == index.end()) {
-                refuse(field, fmt::format("'{}' is not the name of a job of this workflow",
-                                          printable(dep)));
+                refuse(field, fmt::format("{} is not the name of a job of this workflow",
+                                          shown_name(dep)));
             }
             if (it->second == i) {
-                refuse(field, fmt::format("'{}' cannot wait for itself", printable(dep)));
+                refuse(field, fmt::format("{} cannot wait for itself", shown_name(dep)));
             }
             if (const auto [prev, added] = seen.emplace(dep, k); !added) {
-                refuse(field,
-                       fmt::format("'{}' is already deps[{}]", printable(dep), prev->second));
+                refuse(field, fmt::format("{} is already deps[{}]", shown_name(dep), prev->second));
             }
             dependents[it->second].push_back(i);
             ++waiting[i];
@@ -242,8 +280,16 @@ nlohmann::json WorkflowSpec::to_json() const {
     nlohmann::json j = {{"name", name_}};
     if (deadline_) j["deadline"] = format_timestamp(*deadline_);
     nlohmann::json jobs = nlohmann::json::array();
-    for (const WorkflowJob& job : jobs_) {
-        nlohmann::json one = job.spec.to_json();
+    for (std::size_t i = 0; i < jobs_.size(); ++i) {
+        const WorkflowJob& job = jobs_[i];
+        nlohmann::json one;
+        try {
+            one = job.spec.to_json();
+        } catch (const Error& e) {
+            throw Error(e.code(),
+                        fmt::format("{} ({}): {}", job_field(i), shown_name(job.name), e.what()),
+                        e.field().empty() ? job_field(i) : job_field(i) + "." + e.field());
+        }
         one["name"] = job.name;
         if (!job.deps.empty()) one["deps"] = job.deps;
         if (job.on_discarded != DependencyPolicy::cancel) {
@@ -264,7 +310,7 @@ WorkflowSpec WorkflowSpec::from_json(const nlohmann::json& j, const InputLimits&
     }
     for (const auto& [key, value] : j.items()) {
         if (key != "name" && key != "deadline" && key != "jobs") {
-            refuse(key, "is not a field of a workflow");
+            refuse(printable(key.substr(0, 64)), "is not a field of a workflow");
         }
     }
     const nlohmann::json* name = member(j, "name", "name", &nlohmann::json::is_string, "a string");

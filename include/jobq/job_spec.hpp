@@ -81,9 +81,10 @@ class JobSpec {
     /// "queue":..., ...}; fields left at their defaults are omitted. Throws
     /// Error(invalid_argument) for a custom retry policy, which cannot be stored.
     nlohmann::json to_json() const;
-    /// Parses to_json()'s form and validates it; throws Error(invalid_argument) naming the bad
-    /// field ("priority"); unknown keys are rejected too, so a typo is not silently dropped.
-    static JobSpec from_json(const nlohmann::json& j);
+    /// Parses to_json()'s form and validates it against `limits`; throws
+    /// Error(invalid_argument) naming the bad field ("priority"); unknown keys are rejected
+    /// too, so a typo is not silently dropped.
+    static JobSpec from_json(const nlohmann::json& j, const InputLimits& limits = {});
 
   private:
     // The payload, copied with care: nlohmann copies a JSON value recursively, one stack frame

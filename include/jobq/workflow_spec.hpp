@@ -61,7 +61,8 @@ class WorkflowSpec {
     const std::optional<Timestamp>& deadline() const noexcept { return deadline_; }
 
     /// Throws Error(invalid_argument) naming the field at fault (`name`, `jobs[3].deps[0]`,
-    /// `jobs[2].priority`, ...): an empty workflow or more than max_workflow_jobs jobs, a
+    /// `jobs[2].priority`, ...): a deadline outside 1970..9999, an empty workflow, more than
+    /// max_workflow_jobs jobs or 100,000 dependencies in all, a
     /// bad or repeated job name, a dependency on a name the workflow does not have, on the job
     /// itself or named twice, any job spec that JobSpec::validate refuses, and a cycle, named
     /// job by job ("a -> b -> c -> a").
@@ -79,7 +80,10 @@ class WorkflowSpec {
     /// "cancel" and empty deps are omitted.
     nlohmann::json to_json() const;
     /// Parses to_json()'s form and validates it; throws Error(invalid_argument) naming the
-    /// field at fault ("jobs[2].deps", "jobs[0].priority"); unknown keys are refused.
+    /// field at fault ("jobs[2].deps", "jobs[0].priority"); unknown keys are refused. Parse
+    /// text with jobq::parse_json_input, which refuses a key given twice (nlohmann's parser
+    /// keeps the last, which would drop a "deps" silently); the payload's depth limit counts
+    /// from the payload, so give the parser three levels more for the workflow around it.
     static WorkflowSpec from_json(const nlohmann::json& j, const InputLimits& limits = {});
 
   private:

@@ -43,7 +43,7 @@ inline std::optional<std::string> name_problem(std::string_view value,
         return fmt::format("must be at most {} characters (got {})", max_length, n);
     }
     if (value.find(' ') != std::string_view::npos) {
-        return fmt::format("must not contain spaces (got '{}')", value);
+        return fmt::format("must not contain spaces (got '{}')", printable(value));
     }
     // A no-break space or a right-to-left override would make two names look alike, or one
     // look like another, in a table.

@@ -185,4 +185,87 @@ TEST_CASE("a payload nested far too deep is refused before anything copies it") 
     }
 }
 
+TEST_CASE("what a new user's hostile pass found: limits honoured, long and unsafe text cut") {
+    // Raised limits reach the jobs' own parsing.
+    nlohmann::json payload = nlohmann::json::object();
+    nlohmann::json* at = &payload;
+    for (int i = 0; i < 200; ++i) at = &((*at)["x"] = nlohmann::json::object());
+    nlohmann::json deep = {{"name", "w"},
+                           {"jobs", {{{"name", "a"}, {"kind", "k"}, {"payload", payload}}}}};
+    jobq::InputLimits roomy;
+    roomy.max_json_depth = 500;
+    CHECK_NOTHROW(WorkflowSpec::from_json(deep, roomy));
+    jobq::InputLimits broken;
+    broken.max_json_depth = 0;
+    try {
+        WorkflowSpec{"w"}.add("a", JobSpec{"k"}).validate(broken);
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(e.field().starts_with("limits"));
+    }
+
+    // A megabyte-long unknown dependency is quoted cut short.
+    const std::string huge(1'000'000, 'd');
+    const auto [field, message] = refusal(WorkflowSpec{"w"}.add("a", JobSpec{"k"}, {huge}));
+    CHECK(field == "jobs[0].deps[0]");
+    CHECK(message.size() < 300);
+    CHECK(message.find("1000000 bytes in all") != std::string::npos);
+
+    // The name is checked before the job's fields, in the JSON form as in C++.
+    nlohmann::json long_name = {
+        {"name", "w"},
+        {"jobs", {{{"name", std::string(300, 'n')}, {"kind", "k"}, {"priority", 99}}}}};
+    try {
+        (void)WorkflowSpec::from_json(long_name);
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(e.field() == "jobs[0].name");
+    }
+
+    // An unknown key is quoted printable, in the message and the field.
+    nlohmann::json odd = {{"name", "w"}, {"jobs", nlohmann::json::array()}, {"x\x1b[31m", 1}};
+    try {
+        (void)WorkflowSpec::from_json(odd);
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find('\x1b') == std::string::npos);
+        CHECK(e.field().find('\x1b') == std::string::npos);
+    }
+    // A space and an invisible character in a name: shown, not obeyed.
+    const auto [f2, m2] = refusal(WorkflowSpec{"w"}.add("a b\u202e", JobSpec{"k"}));
+    CHECK(f2 == "jobs[0].name");
+    CHECK(m2.find("\u202e") == std::string::npos);
+}
+
+TEST_CASE("a deadline outside 1970..9999 and too many dependencies are refused") {
+    WorkflowSpec late{"w"};
+    late.add("a", JobSpec{"k"}).deadline(jobq::Timestamp::max());
+    CHECK(refusal(late).first == "deadline");
+
+    WorkflowSpec dense{"w"};
+    dense.add("root", JobSpec{"k"});
+    std::vector<std::string> names;
+    for (int i = 0; i < 400; ++i) {
+        names.push_back("n" + std::to_string(i));
+        dense.add(names.back(), JobSpec{"k"}, {"root"});
+    }
+    for (int i = 0; i < 260; ++i) dense.add("fan" + std::to_string(i), JobSpec{"k"}, names);
+    const auto [field, message] = refusal(dense);  // 400 + 260 * 400 = 104,400 edges
+    CHECK(field == "jobs");
+    CHECK(message.find("100000 dependencies") != std::string::npos);
+}
+
+TEST_CASE("a job that cannot be written as JSON is named by its place in the workflow") {
+    WorkflowSpec w{"w"};
+    w.add("a", JobSpec{"k"}).add("b", JobSpec{"k"}.retry_policy(jobq::RetryPolicy::custom([](int) {
+        return jobq::Duration{1};
+    })));
+    try {
+        (void)w.to_json();
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(e.field().starts_with("jobs[1]"));
+    }
+}
+
 TEST_SUITE_END();
