@@ -42,12 +42,9 @@ std::string where(const std::string& pointer) {
     constexpr std::size_t keep_head = 120, keep_tail = 60;
     if (pointer.size() <= keep_head + keep_tail + 16) return pointer;
     // Cut on UTF-8 character boundaries: never inside a multi-byte sequence.
-    auto boundary = [&](std::size_t i) {
-        while (i > 0 && (static_cast<unsigned char>(pointer[i]) & 0xC0) == 0x80) --i;
-        return i;
-    };
-    const std::size_t head = boundary(keep_head);
-    const std::size_t tail = boundary(pointer.size() - keep_tail);
+    const std::size_t head = detail::utf8_boundary_at_or_before(pointer, keep_head);
+    const std::size_t tail =
+        detail::utf8_boundary_at_or_before(pointer, pointer.size() - keep_tail);
     return fmt::format("{}...({} bytes left out)...{}", pointer.substr(0, head), tail - head,
                        pointer.substr(tail));
 }

@@ -86,6 +86,12 @@ std::size_t utf8_length(std::string_view s) noexcept {
     return count;
 }
 
+std::size_t utf8_boundary_at_or_before(std::string_view s, std::size_t i) noexcept {
+    if (i >= s.size()) return s.size();
+    while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+    return i;
+}
+
 std::optional<std::string> first_control_character(std::string_view s) {
     char32_t cp = 0;
     for (std::size_t i = 0; i < s.size();) {

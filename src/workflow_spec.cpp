@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "detail/name_check.hpp"
+#include "detail/utf8.hpp"
 #include "jobq/error.hpp"
 #include "jobq/json_input.hpp"
 #include "jobq/time_format.hpp"
@@ -31,12 +32,7 @@ std::string job_field(std::size_t i) {
 // dependency name is one mistake, not a megabyte of error text.
 std::string shown_name(std::string_view name) {
     constexpr std::size_t shown = 64;
-    std::string_view head = name.substr(0, shown);
-    // Do not cut a UTF-8 sequence in two: back up over continuation bytes.
-    while (head.size() < name.size() && !head.empty() &&
-           (static_cast<unsigned char>(name[head.size()]) & 0xC0) == 0x80) {
-        head.remove_suffix(1);
-    }
+    const std::string_view head = name.substr(0, detail::utf8_boundary_at_or_before(name, shown));
     std::string out = "'" + printable(head) + "'";
     if (head.size() < name.size()) out += fmt::format(" (cut; {} bytes in all)", name.size());
     return out;

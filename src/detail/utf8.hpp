@@ -15,6 +15,10 @@ std::optional<std::size_t> invalid_utf8_at(std::string_view s) noexcept;
 /// Number of characters (code points) in valid UTF-8 text `s`.
 std::size_t utf8_length(std::string_view s) noexcept;
 
+/// The largest character boundary of `s` at or before byte `i` (s.size() when `i` is past
+/// the end): where text may be cut without splitting a multi-byte sequence.
+std::size_t utf8_boundary_at_or_before(std::string_view s, std::size_t i) noexcept;
+
 /// The first control character in valid UTF-8 text `s` (C0, DEL or C1) as "U+001B", or
 /// nullopt when there is none.
 std::optional<std::string> first_control_character(std::string_view s);
