@@ -19,6 +19,7 @@ Outcome decide_outcome(const Job& job, const std::string& worker_id, const Attem
     o.id = job.id;
     o.attempt = job.attempt;
     o.worker_id = worker_id;
+    o.workflow_id = job.workflow_id;
     o.at = now;
     auto error = [&](std::string kind) {
         return AttemptError{job.attempt, now, std::move(kind), end.message};

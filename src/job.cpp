@@ -50,6 +50,10 @@ nlohmann::json to_json(const Job& job) {
         {"result", job.result},
         {"retry_policy", job.retry_policy ? job.retry_policy->to_json() : nlohmann::json(nullptr)},
     };
+    if (job.workflow_id != 0) {
+        j["workflow_id"] = job.workflow_id;
+        j["step"] = job.step;
+    }
     return j;
 }
 

@@ -157,6 +157,13 @@ Job Queue::retry(JobId id) {
                     fmt::format("job {} is running; it can be retried once it has finished", id),
                     "id");
     }
+    if (!r.changed && job.state == JobState::pending) {
+        throw Error(ErrorCode::invalid_state,
+                    fmt::format("job {} is pending: it runs when its dependencies have "
+                                "completed (explain names them)",
+                                id),
+                    "id");
+    }
     if (r.changed) store_.notifier().notify(job.queue);
     return job;
 }
@@ -222,6 +229,105 @@ std::vector<WaitReasonCount> Queue::wait_reasons() {
     return count_wait_reasons(groups, store_.limit_records(), store_.workers(now), now);
 }
 
+// ---- workflows and batches ------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void throw_no_workflow(WorkflowId id) {
+    throw Error(ErrorCode::not_found, fmt::format("workflow {} does not exist", id), "id");
+}
+
+// The spec with every job stamped with the client's tenant (refusing another one).
+WorkflowSpec stamped_workflow(const std::string& tenant, const WorkflowSpec& spec) {
+    if (tenant.empty()) return spec;
+    WorkflowSpec out{spec.name()};
+    if (spec.deadline()) out.deadline(*spec.deadline());
+    for (WorkflowJob job : spec.jobs()) {
+        if (!job.spec.tenant().empty() && job.spec.tenant() != tenant) {
+            other_tenant(tenant, job.spec.tenant());
+        }
+        job.spec.tenant(tenant);
+        out.add(std::move(job));
+    }
+    return out;
+}
+
+}  // namespace
+
+WorkflowSummary Queue::visible_workflow(WorkflowId id) {
+    const std::optional<WorkflowRecord> w = store_.workflow(id);
+    if (!w || (!tenant_.empty() && w->summary.tenant != tenant_)) throw_no_workflow(id);
+    return w->summary;
+}
+
+WorkflowInsert Queue::enqueue_workflow(const WorkflowSpec& spec) {
+    const NewWorkflow wf =
+        to_new_workflow(stamped_workflow(tenant_, spec), clock_.now(), limits_);  // or throws
+    return store_.insert_workflow(wf);
+}
+
+WorkflowInsert Queue::append_workflow(WorkflowId id, const WorkflowSpec& jobs) {
+    const NewWorkflow wf = to_new_workflow(stamped_workflow(tenant_, jobs), clock_.now(), limits_,
+                                           /*append=*/true);
+    if (!tenant_.empty()) visible_workflow(id);
+    return store_.append_workflow(id, wf);
+}
+
+WorkflowInsert Queue::enqueue_batch(const BatchSpec& spec) {
+    if (tenant_.empty()) return store_.insert_workflow(to_new_workflow(spec, clock_.now(), limits_));
+    BatchSpec stamped{spec.name()};
+    auto stamp = [this](JobSpec job) {
+        if (!job.tenant().empty() && job.tenant() != tenant_) other_tenant(tenant_, job.tenant());
+        job.tenant(tenant_);
+        return job;
+    };
+    for (const JobSpec& job : spec.jobs()) stamped.add(stamp(job));
+    for (const auto& [when, job] : spec.callbacks()) stamped.on(when, stamp(job));
+    return store_.insert_workflow(to_new_workflow(stamped, clock_.now(), limits_));
+}
+
+std::optional<WorkflowRecord> Queue::workflow(WorkflowId id) {
+    std::optional<WorkflowRecord> w = store_.workflow(id);
+    if (w && !tenant_.empty() && w->summary.tenant != tenant_) return std::nullopt;
+    return w;
+}
+
+WorkflowPage Queue::workflows(const WorkflowFilter& filter) {
+    if (filter.limit < 1 || filter.limit > 10000) {
+        throw Error(ErrorCode::invalid_argument,
+                    fmt::format("limit: must be between 1 and 10000 (got {})", filter.limit),
+                    "limit");
+    }
+    WorkflowFilter scoped = filter;
+    if (!scoped.tenant.empty()) detail::check_name("tenant", scoped.tenant);
+    if (!tenant_.empty()) {
+        if (!scoped.tenant.empty() && scoped.tenant != tenant_) other_tenant(tenant_, scoped.tenant);
+        scoped.tenant = tenant_;
+    }
+    return store_.workflows(scoped);
+}
+
+std::int64_t Queue::cancel_workflow(WorkflowId id) {
+    if (!tenant_.empty()) visible_workflow(id);
+    const std::optional<std::int64_t> n = store_.cancel_workflow(id, clock_.now());
+    if (!n) throw_no_workflow(id);
+    return *n;
+}
+
+std::int64_t Queue::retry_workflow(WorkflowId id, std::optional<JobId> from) {
+    if (!tenant_.empty()) visible_workflow(id);
+    if (from) {
+        const std::optional<Job> job = store_.get(*from);
+        if (!job || job->workflow_id != id) {
+            throw Error(ErrorCode::not_found,
+                        fmt::format("job {} is not a job of workflow {}", *from, id), "from");
+        }
+    }
+    const std::optional<std::int64_t> n = store_.rerun_workflow(id, from, clock_.now());
+    if (!n) throw_no_workflow(id);
+    return *n;
+}
+
 // The async forms run the blocking form through store_calls_, which completes the handler on
 // its own executor. Each lambda captures what the call needs by value: the caller's arguments
 // may be gone before the call runs.
@@ -269,6 +375,34 @@ void Queue::start_explain(Completes<WaitExplanation> handler, JobId id) {
 }
 void Queue::start_wait_reasons(Completes<std::vector<WaitReasonCount>> handler) {
     store_calls_->start([this] { return wait_reasons(); }, std::move(handler));
+}
+
+void Queue::start_enqueue_workflow(Completes<WorkflowInsert> handler, WorkflowSpec spec) {
+    store_calls_->start([this, spec = std::move(spec)] { return enqueue_workflow(spec); },
+                        std::move(handler));
+}
+void Queue::start_append_workflow(Completes<WorkflowInsert> handler, WorkflowId id,
+                                  WorkflowSpec jobs) {
+    store_calls_->start([this, id, jobs = std::move(jobs)] { return append_workflow(id, jobs); },
+                        std::move(handler));
+}
+void Queue::start_enqueue_batch(Completes<WorkflowInsert> handler, BatchSpec spec) {
+    store_calls_->start([this, spec = std::move(spec)] { return enqueue_batch(spec); },
+                        std::move(handler));
+}
+void Queue::start_workflow(Completes<std::optional<WorkflowRecord>> handler, WorkflowId id) {
+    store_calls_->start([this, id] { return workflow(id); }, std::move(handler));
+}
+void Queue::start_workflows(Completes<WorkflowPage> handler, WorkflowFilter filter) {
+    store_calls_->start([this, filter = std::move(filter)] { return workflows(filter); },
+                        std::move(handler));
+}
+void Queue::start_cancel_workflow(Completes<std::int64_t> handler, WorkflowId id) {
+    store_calls_->start([this, id] { return cancel_workflow(id); }, std::move(handler));
+}
+void Queue::start_retry_workflow(Completes<std::int64_t> handler, WorkflowId id,
+                                 std::optional<JobId> from) {
+    store_calls_->start([this, id, from] { return retry_workflow(id, from); }, std::move(handler));
 }
 
 }  // namespace jobq

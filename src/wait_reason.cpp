@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "jobq/backend/token_bucket_refill.hpp"
+#include "jobq/error.hpp"
 #include "jobq/time_format.hpp"
 
 namespace jobq {
@@ -135,7 +136,22 @@ WaitExplanation explain_wait(const WaitFacts& facts, Timestamp now) {
         return because(WaitReason::finished, std::move(text));
     }
     if (job.state == JobState::pending) {
-        return because(WaitReason::dependencies, "waiting on dependencies");
+        // The dependencies still open, named with their states (the store reads them for a
+        // job of a workflow: Job::upstream).
+        std::string open;
+        std::size_t n = 0;
+        for (const UpstreamResult& u : job.upstream) {
+            if (is_terminal(u.state)) continue;
+            if (++n <= 10) {
+                open += fmt::format("{}'{}' (job {}, {})", n == 1 ? "" : ", ", printable(u.name),
+                                    u.id, to_string(u.state));
+            }
+        }
+        if (n > 10) open += fmt::format(", and {} more", n - 10);
+        if (n == 0) return because(WaitReason::dependencies, "waiting on dependencies");
+        return because(WaitReason::dependencies,
+                       fmt::format("waiting on {} of {} dependencies: {}", n, job.upstream.size(),
+                                   open));
     }
     if (!is_due(job, now)) {
         WaitExplanation e =

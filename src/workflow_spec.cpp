@@ -157,10 +157,18 @@ WorkflowSpec& WorkflowSpec::deadline(Timestamp t) {
 }
 
 void WorkflowSpec::validate(const InputLimits& limits) const {
-    (void)insertion_order(limits);
+    (void)order(limits, false);
 }
 
 std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits) const {
+    return order(limits, false);
+}
+
+std::vector<std::size_t> WorkflowSpec::append_order(const InputLimits& limits) const {
+    return order(limits, true);
+}
+
+std::vector<std::size_t> WorkflowSpec::order(const InputLimits& limits, bool append) const {
     limits.validate();  // its errors name "limits.<field>", not the input's
     if (auto why = detail::name_problem(name_)) refuse("name", *why);
     if (deadline_ && (*deadline_ < earliest_deadline || *deadline_ > latest_deadline)) {
@@ -208,11 +216,25 @@ std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits
                         fmt::format("{} ({}): {}", job_field(i), shown_name(job.name), e.what()),
                         field);
         }
+        if (!job.spec.unique_key().empty()) {
+            // A duplicate would make the job another workflow's (or none's), and its
+            // dependents would wait on a job that is not theirs.
+            refuse(job_field(i) + ".unique_key", "a workflow's jobs cannot have a unique key");
+        }
         std::unordered_map<std::string_view, std::size_t> seen;
         for (std::size_t k = 0; k < job.deps.size(); ++k) {
             const std::string& dep = job.deps[k];
             const std::string field = fmt::format("{}.deps[{}]", job_field(i), k);
             const auto it = index.find(dep);
+            if (it == index.end() && append) {
+                // A job the workflow already has (the store checks that it does).
+                if (auto why = detail::name_problem(dep)) refuse(field, *why);
+                if (const auto [prev, added] = seen.emplace(dep, k); !added) {
+                    refuse(field,
+                           fmt::format("{} is already deps[{}]", shown_name(dep), prev->second));
+                }
+                continue;
+            }
             if (it == index.end()) {
                 refuse(field, fmt::format("{} is not the name of a job of this workflow",
                                           shown_name(dep)));
@@ -258,7 +280,9 @@ std::vector<std::size_t> WorkflowSpec::insertion_order(const InputLimits& limits
         at[j] = walk.size();
         walk.push_back(j);
         for (const std::string& dep : jobs_[j].deps) {
-            const std::size_t d = index.at(dep);
+            const auto found = index.find(dep);
+            if (found == index.end()) continue;  // a job already stored: not in a cycle
+            const std::size_t d = found->second;
             if (open[d] != 0) {
                 j = d;
                 break;
@@ -300,7 +324,8 @@ nlohmann::json WorkflowSpec::to_json() const {
     return j;
 }
 
-WorkflowSpec WorkflowSpec::from_json(const nlohmann::json& j, const InputLimits& limits) {
+WorkflowSpec WorkflowSpec::from_json(const nlohmann::json& j, const InputLimits& limits,
+                                     bool append) {
     if (!j.is_object()) {
         refuse("workflow", fmt::format("must be a JSON object (got {})", j.type_name()));
     }
@@ -323,7 +348,7 @@ WorkflowSpec WorkflowSpec::from_json(const nlohmann::json& j, const InputLimits&
                                    jobs->size()));
     }
     for (std::size_t i = 0; i < jobs->size(); ++i) w.add(parse_job((*jobs)[i], i, limits));
-    w.validate(limits);
+    (void)w.order(limits, append);
     return w;
 }
 

@@ -8,6 +8,7 @@
 #include "jobq/backend/batch_callbacks.hpp"
 #include "jobq/backend/claim_plan.hpp"
 #include "jobq/backend/dependency_end.hpp"
+#include "jobq/backend/workflow_plan.hpp"
 #include "jobq/backend/job_columns.hpp"
 #include "jobq/backend/limit_release.hpp"
 #include "jobq/backend/lost_lease.hpp"

@@ -28,6 +28,20 @@ struct AttemptError {
     friend bool operator==(const AttemptError&, const AttemptError&) = default;
 };
 
+/// How one dependency of a workflow job stood when the job was claimed (Job::upstream).
+struct UpstreamResult {
+    std::string name;  ///< the dependency's name in the workflow
+    JobId id = 0;
+    JobState state = JobState::completed;  ///< completed, or discarded/cancelled under `ignore`
+    nlohmann::json result;                 ///< its result; null when none
+    std::string error;                     ///< its latest error's message; empty when none
+
+    friend bool operator==(const UpstreamResult&, const UpstreamResult&) = default;
+};
+
+/// Identifier of a workflow or batch, unique within a store.
+using WorkflowId = std::int64_t;
+
 /// A stored job.
 struct Job {
     JobId id = 0;
@@ -51,6 +65,11 @@ struct Job {
     std::vector<AttemptError> errors;         ///< one entry per failed attempt, oldest first
     nlohmann::json result;                    ///< the handler's result; null when none
     std::optional<RetryPolicy> retry_policy;  ///< the job's own policy, if it set one
+    WorkflowId workflow_id = 0;               ///< its workflow or batch; 0 when none
+    std::string step;                         ///< its name in the workflow; empty when none
+    /// Its dependencies as they stood when it was claimed (read then, not copied at insert):
+    /// filled only in a job a worker claimed. Empty for a job without dependencies.
+    std::vector<UpstreamResult> upstream;
 };
 
 /// JSON form of a job, as the CLI's --json prints it (timestamps as ISO 8601 UTC strings).

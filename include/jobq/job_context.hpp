@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -39,6 +41,17 @@ class JobContext {
     const nlohmann::json& payload() const noexcept { return job_.payload; }
     /// This attempt's number, 1-based.
     int attempt() const noexcept { return job_.attempt; }
+
+    /// The result of the dependency named `name` (a job of the same workflow this job waits
+    /// for), as it stood when this job was claimed; null when it returned none. Throws
+    /// Error(not_found) when this job has no dependency of that name. A dependency that was
+    /// discarded or cancelled under policy `ignore` has a null result: dependencies() says how
+    /// it ended.
+    const nlohmann::json& dependency_result(std::string_view name) const;
+    /// Every dependency's result as one object, by name.
+    nlohmann::json dependency_results() const;
+    /// The dependencies with their states, results and last errors.
+    const std::vector<UpstreamResult>& dependencies() const noexcept { return job_.upstream; }
 
     /// True once the attempt should stop (timeout, shutdown, lost lease). Awaitable handlers
     /// also see their pending operation cancelled; blocking handlers should poll this.

@@ -35,7 +35,9 @@
 #include "jobq/schedule_record.hpp"
 #include "jobq/time_zone.hpp"
 
-// Workflows: jobs that wait for other jobs (the definition; storing them is being built).
+// Workflows and batches: jobs that wait for other jobs, results passed on, callbacks.
+#include "jobq/batch_spec.hpp"
+#include "jobq/workflow_record.hpp"
 #include "jobq/workflow_spec.hpp"
 
 // Flow control: caps, rate limits, pauses, tenant quotas and weights; why a job waits.

@@ -32,6 +32,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "jobq/batch_spec.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/input_limits.hpp"
 #include "jobq/insert_result.hpp"
@@ -39,7 +40,9 @@
 #include "jobq/job_filter.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/queue_stats.hpp"
+#include "jobq/workflow_spec.hpp"
 #include "jobq/wait_reason.hpp"
+#include "jobq/workflow_record.hpp"
 
 namespace jobq {
 
@@ -122,6 +125,29 @@ class Queue {
     /// The tenant this client is scoped to; empty when none.
     const std::string& tenant() const noexcept;
 
+    // ---- workflows and batches (DESIGN.md §5) -------------------------------------------
+
+    /// Validates the workflow (WorkflowSpec::validate) and stores all of its jobs in one
+    /// transaction: jobs with dependencies wait `pending` until their last one completes.
+    /// Throws Error(invalid_argument) naming the field, writing nothing, on bad input.
+    WorkflowInsert enqueue_workflow(const WorkflowSpec& spec);
+    /// Adds jobs to a stored workflow; their dependencies may name its jobs (one that already
+    /// completed is met at once). The spec's name and deadline are not used. Throws not_found.
+    WorkflowInsert append_workflow(WorkflowId id, const WorkflowSpec& jobs);
+    /// Stores a batch and its jobs in one transaction; its callbacks run when it gets there.
+    WorkflowInsert enqueue_batch(const BatchSpec& spec);
+    /// The workflow or batch with its jobs and edges, or nullopt.
+    std::optional<WorkflowRecord> workflow(WorkflowId id);
+    /// Workflows and batches matching the filter, newest first.
+    WorkflowPage workflows(const WorkflowFilter& filter = {});
+    /// Cancels every unfinished job of the workflow (running ones are asked to stop, as
+    /// cancel() does). Returns how many it cancelled. Throws not_found.
+    std::int64_t cancel_workflow(WorkflowId id);
+    /// Reruns the workflow's discarded and cancelled jobs, or with `from` that job and what
+    /// waits on it; completed jobs keep their results. Returns how many jobs will run again.
+    /// Throws not_found (also when `from` is not a job of it).
+    std::int64_t retry_workflow(WorkflowId id, std::optional<JobId> from = std::nullopt);
+
     /// The token of an async_* operation given none: co_await it in a coroutine.
     using default_token = boost::asio::use_awaitable_t<>;
 
@@ -203,6 +229,42 @@ class Queue {
         return initiate<Token>(token, &Queue::start_wait_reasons);
     }
 
+    /// enqueue_workflow(); completes with (exception_ptr, WorkflowInsert).
+    template <class Token = default_token>
+    auto async_enqueue_workflow(WorkflowSpec spec, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_enqueue_workflow, std::move(spec));
+    }
+    /// append_workflow(); completes with (exception_ptr, WorkflowInsert).
+    template <class Token = default_token>
+    auto async_append_workflow(WorkflowId id, WorkflowSpec jobs, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_append_workflow, id, std::move(jobs));
+    }
+    /// enqueue_batch(); completes with (exception_ptr, WorkflowInsert).
+    template <class Token = default_token>
+    auto async_enqueue_batch(BatchSpec spec, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_enqueue_batch, std::move(spec));
+    }
+    /// workflow(); completes with (exception_ptr, std::optional<WorkflowRecord>).
+    template <class Token = default_token>
+    auto async_workflow(WorkflowId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_workflow, id);
+    }
+    /// workflows(); completes with (exception_ptr, WorkflowPage).
+    template <class Token = default_token>
+    auto async_workflows(WorkflowFilter filter, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_workflows, std::move(filter));
+    }
+    /// cancel_workflow(); completes with (exception_ptr, std::int64_t).
+    template <class Token = default_token>
+    auto async_cancel_workflow(WorkflowId id, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_cancel_workflow, id);
+    }
+    /// retry_workflow(); completes with (exception_ptr, std::int64_t).
+    template <class Token = default_token>
+    auto async_retry_workflow(WorkflowId id, std::optional<JobId> from, Token&& token = {}) {
+        return initiate<Token>(token, &Queue::start_retry_workflow, id, from);
+    }
+
     /// The store this queue writes to.
     Store& store() noexcept { return store_; }
 
@@ -237,6 +299,17 @@ class Queue {
     void start_replay_all(Completes<std::int64_t> handler, JobFilter filter);
     void start_explain(Completes<WaitExplanation> handler, JobId id);
     void start_wait_reasons(Completes<std::vector<WaitReasonCount>> handler);
+    void start_enqueue_workflow(Completes<WorkflowInsert> handler, WorkflowSpec spec);
+    void start_append_workflow(Completes<WorkflowInsert> handler, WorkflowId id,
+                               WorkflowSpec jobs);
+    void start_enqueue_batch(Completes<WorkflowInsert> handler, BatchSpec spec);
+    void start_workflow(Completes<std::optional<WorkflowRecord>> handler, WorkflowId id);
+    void start_workflows(Completes<WorkflowPage> handler, WorkflowFilter filter);
+    void start_cancel_workflow(Completes<std::int64_t> handler, WorkflowId id);
+    void start_retry_workflow(Completes<std::int64_t> handler, WorkflowId id,
+                              std::optional<JobId> from);
+    // A workflow this client may see, or not_found.
+    WorkflowSummary visible_workflow(WorkflowId id);
 
     Store& store_;
     const Clock& clock_;

@@ -82,6 +82,9 @@ struct MaintenanceReport {
     std::int64_t pruned = 0;
     std::int64_t cron_enqueued = 0;  ///< cron windows enqueued
     std::int64_t cron_skipped = 0;   ///< cron windows skipped by a misfire policy
+    /// Workflows settled by the promoter: past their deadline (unfinished jobs cancelled), or
+    /// finished without the completing transaction settling them.
+    std::int64_t workflows_settled = 0;
 };
 
 /// Runs the maintenance services on an executor. The Store must outlive it.

@@ -72,6 +72,11 @@ class WorkflowSpec {
     /// (ties in the order they were added), so an insert can give each job its dependencies'
     /// ids. Validates first.
     std::vector<std::size_t> insertion_order(const InputLimits& limits = {}) const;
+    /// insertion_order() for jobs appended to a stored workflow: a dependency on a name this
+    /// spec does not have is taken as a job the workflow already has (the store checks that it
+    /// does, and that no new name repeats one of its jobs). The spec's name and deadline are
+    /// not used by an append.
+    std::vector<std::size_t> append_order(const InputLimits& limits = {}) const;
 
     /// The JSON form `jobq workflow add` reads: {"name": "...", "deadline": "<ISO 8601>",
     /// "jobs": [{"name": "a", "deps": ["b", ...], "on_discarded": "cancel"|"ignore",
@@ -84,9 +89,13 @@ class WorkflowSpec {
     /// text with jobq::parse_json_input, which refuses a key given twice (nlohmann's parser
     /// keeps the last, which would drop a "deps" silently); the payload's depth limit counts
     /// from the payload, so give the parser three levels more for the workflow around it.
-    static WorkflowSpec from_json(const nlohmann::json& j, const InputLimits& limits = {});
+    /// With `append`, validates as append_order() does.
+    static WorkflowSpec from_json(const nlohmann::json& j, const InputLimits& limits = {},
+                                  bool append = false);
 
   private:
+    std::vector<std::size_t> order(const InputLimits& limits, bool append) const;
+
     std::string name_;
     std::vector<WorkflowJob> jobs_;
     std::optional<Timestamp> deadline_;

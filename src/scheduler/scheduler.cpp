@@ -243,6 +243,7 @@ MaintenanceReport Scheduler::run_once() {
     const MaintenanceReport q = impl_->pruner.run_once();
     const MaintenanceReport c = impl_->cron.run_once();
     r.promoted = p.promoted;
+    r.workflows_settled = p.workflows_settled;
     r.pruned = q.pruned;
     r.cron_enqueued = c.cron_enqueued;
     r.cron_skipped = c.cron_skipped;

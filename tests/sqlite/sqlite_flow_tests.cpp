@@ -168,26 +168,29 @@ std::int64_t real_running(RawConnection& raw, const LimitScope& scope) {
 
 // ---- schema ---------------------------------------------------------------------------------
 
-TEST_CASE("the library's schema is version 3, with limits, workers and a split claim index") {
+TEST_CASE("the library's schema is version 4: limits, workers, a split claim index, workflows") {
     const auto& all = sqlite_detail::migrations();
-    REQUIRE(all.size() == 3);
+    REQUIRE(all.size() == 4);
     CHECK(all[2].first == 3);
-    CHECK(sqlite_detail::library_schema_version() == 3);
+    CHECK(all[3].first == 4);
+    CHECK(sqlite_detail::library_schema_version() == 4);
 
     TempDir dir;
     SqliteStore store(dir.file(), migrated());
-    CHECK(store.schema_version() == 3);
+    CHECK(store.schema_version() == 4);
     RawConnection raw(dir.file());
-    CHECK(raw.column("SELECT name FROM sqlite_master WHERE type = 'table' AND"
-                     " (name = 'jobq_limits' OR name = 'jobq_workers') ORDER BY name") ==
-          std::vector<std::string>{"jobq_limits", "jobq_workers"});
+    CHECK(raw.column("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'jobq_%'"
+                     " AND name <> 'jobq_meta' AND name NOT LIKE 'jobq_schedule%' ORDER BY name") ==
+          std::vector<std::string>{"jobq_job_deps", "jobq_jobs", "jobq_limits", "jobq_workers",
+                                   "jobq_workflows"});
     CHECK(raw.column("SELECT name FROM sqlite_master WHERE type = 'index' AND"
                      " tbl_name = 'jobq_jobs' AND name LIKE 'jobq_jobs_%' ORDER BY name") ==
           std::vector<std::string>{"jobq_jobs_claimable", "jobq_jobs_claimable_tenant",
-                                   "jobq_jobs_due", "jobq_jobs_tenant_queued", "jobq_jobs_unique"});
+                                   "jobq_jobs_due", "jobq_jobs_tenant_queued", "jobq_jobs_unique",
+                                   "jobq_jobs_workflow"});
 }
 
-TEST_CASE("migrating a version-2 file to 3 keeps every job claimable and counts right") {
+TEST_CASE("migrating a version-2 file keeps every job claimable and counts right") {
     TempDir dir;
     {
         // A file as jobq wrote it before flow control: the first two migrations only, with
@@ -215,8 +218,8 @@ TEST_CASE("migrating a version-2 file to 3 keeps every job claimable and counts 
     }
     SqliteStore store(dir.file(), migrated(false));
     CHECK(store.schema_version() == 2);
-    CHECK(store.migrate() == 3);
-    CHECK(store.schema_version() == 3);
+    CHECK(store.migrate() == 4);
+    CHECK(store.schema_version() == 4);
 
     RawConnection raw(dir.file());
     // Every available job is in exactly one of the two claimable indexes.

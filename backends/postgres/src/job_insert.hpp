@@ -59,6 +59,16 @@ class InsertBatch {
         unique_key_.add_text_or_null(job.unique_key);
         tags_.add(detail::encode_strings(job.tags));
         retry_policy_.add_text_or_null(job.retry_policy);
+        if (job.workflow_id != 0) {
+            workflow_id_.add(job.workflow_id);
+            step_.add(job.step);
+            open_deps_.add(job.open_deps);
+            of_workflow_ = true;
+        } else {
+            workflow_id_.add_null();
+            step_.add_null();
+            open_deps_.add(0);
+        }
         ++size_;
     }
     std::size_t size() const { return size_; }
@@ -67,6 +77,10 @@ class InsertBatch {
     // `quota_guard`: see Sql::insert_jobs ($15).
     template <class Exec>
     std::vector<JobId> run(Exec&& exec, const char* channel, const char* quota_guard) && {
+        const std::string workflow_ids =
+            of_workflow_ ? std::move(workflow_id_).finish() : std::string();
+        const std::string steps = of_workflow_ ? std::move(step_).finish() : std::string();
+        const std::string open = of_workflow_ ? std::move(open_deps_).finish() : std::string();
         const pqxx::result r =
             exec(Sql::insert_jobs, std::move(kind_).finish(), std::move(queue_).finish(),
                  std::move(tenant_).finish(), std::move(payload_).finish(),
@@ -74,7 +88,8 @@ class InsertBatch {
                  std::move(max_attempts_).finish(), std::move(created_at_).finish(),
                  std::move(run_at_).finish(), std::move(timeout_).finish(),
                  std::move(unique_key_).finish(), std::move(tags_).finish(),
-                 std::move(retry_policy_).finish(), channel, quota_guard);
+                 std::move(retry_policy_).finish(), channel, quota_guard,
+                 text_or_null(workflow_ids), text_or_null(steps), text_or_null(open));
         std::vector<JobId> ids;
         ids.reserve(r.size());
         for (const pqxx::row& row : r) ids.push_back(RowView(row).int64(0));
@@ -86,8 +101,9 @@ class InsertBatch {
 
   private:
     ArrayWriter kind_, queue_, tenant_, payload_, priority_, state_, max_attempts_, created_at_,
-        run_at_, timeout_, unique_key_, tags_, retry_policy_;
+        run_at_, timeout_, unique_key_, tags_, retry_policy_, workflow_id_, step_, open_deps_;
     std::size_t size_ = 0;
+    bool of_workflow_ = false;  // plain batches send NULL for the workflow arrays
 };
 
 // The distinct tenants of `jobs` as an array literal; empty when no job has a tenant.

@@ -40,6 +40,7 @@
 #include "jobq/postgres/postgres_store.hpp"
 #include "limit_row.hpp"
 #include "store_impl.hpp"
+#include "workflow_ops.hpp"
 
 namespace jobq {
 
@@ -388,7 +389,7 @@ std::optional<std::vector<Job>> claim_unbound(Impl& impl, const ClaimRequest& re
     const std::string queues_array = std::move(queues).finish();
     const std::string limits_array = std::move(limits).finish();
 
-    constexpr int columns = detail::c_retry_policy + 1;  // then the limit row, then flags
+    constexpr int columns = detail::job_column_count;  // then the limit row, then flags
     for (int attempt = 0; attempt < 2; ++attempt) {
         const Moment at = Moment::of(request);
         // Unknown rows (the first time): planned with none, which only holds if none exist.
@@ -557,6 +558,11 @@ ClaimResult PostgresStore::claim(const ClaimRequest& request) {
         for (; f != flowed.end() && in_queue(*f); ++f) result.jobs.push_back(std::move(*f));
     }
     impl_->vacuumer.rows_claimed(static_cast<std::int64_t>(result.jobs.size()));
+    // Jobs of workflows read their dependencies' results now, as they stand when they start
+    // (a completed dependency's result no longer changes).
+    if (const std::string ids = postgres_detail::upstream_ids(result.jobs); !ids.empty()) {
+        postgres_detail::apply_upstream(impl_->exec("claim", Sql::wf_upstream, ids), result.jobs);
+    }
     return result;
 }
 

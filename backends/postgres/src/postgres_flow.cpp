@@ -18,6 +18,7 @@
 #include "jobq/postgres/postgres_store.hpp"
 #include "limit_row.hpp"
 #include "store_impl.hpp"
+#include "workflow_ops.hpp"
 
 namespace jobq {
 
@@ -183,6 +184,12 @@ std::optional<WaitFacts> PostgresStore::wait_facts(JobId id, Timestamp now) {
         facts.workers.push_back(postgres_detail::read_worker(row));
     }
     facts.job = std::move(*job);
+    if (facts.job.workflow_id != 0) {
+        std::vector<Job> one{std::move(facts.job)};
+        postgres_detail::apply_upstream(
+            impl_->exec("wait_facts", Sql::wf_upstream, postgres_detail::upstream_ids(one)), one);
+        facts.job = std::move(one.front());
+    }
     return facts;
 }
 

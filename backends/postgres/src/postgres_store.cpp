@@ -10,6 +10,7 @@
 #include "jobq/backend/limit_release.hpp"
 #include "jobq/error.hpp"
 #include "store_impl.hpp"
+#include "workflow_ops.hpp"
 
 namespace jobq {
 
@@ -182,6 +183,37 @@ std::vector<InsertResult> PostgresStore::enqueue_in(pqxx::transaction_base& tx,
     }
 }
 
+WorkflowInsert PostgresStore::enqueue_in(pqxx::transaction_base& tx, const WorkflowSpec& spec,
+                                         const Clock& clock) {
+    const NewWorkflow wf = to_new_workflow(spec, clock.now());  // valid, or throws
+    // The caller's connection has none of our prepared statements: the same texts go as
+    // one-off statements, and wake-ups as NOTIFYs that go with the caller's commit.
+    const postgres_detail::Tx on{tx, impl_->sql, false, impl_->sql.channel().c_str(),
+                                 impl_->options.schema};
+    try {
+        // A savepoint: a refusal (an unknown name, a full quota) leaves the caller's
+        // transaction as it was, usable.
+        tx.exec0("SAVEPOINT jobq_workflow");
+        try {
+            postgres_detail::WorkflowEffects effects;
+            WorkflowInsert out = postgres_detail::insert_workflow_in(on, wf, std::nullopt, effects);
+            postgres_detail::settle_in(on, effects, wf.now);
+            for (const std::string& q : effects.queues) {
+                tx.exec_params("SELECT pg_notify($1, $2)", impl_->sql.channel(), q);
+            }
+            tx.exec0("RELEASE SAVEPOINT jobq_workflow");
+            return out;
+        } catch (const Error&) {
+            tx.exec0("ROLLBACK TO SAVEPOINT jobq_workflow");
+            tx.exec0("RELEASE SAVEPOINT jobq_workflow");
+            throw;
+        }
+    } catch (...) {
+        bool lost = false;
+        postgres_detail::rethrow_as_error("enqueue_in", lost);
+    }
+}
+
 InsertResult PostgresStore::enqueue_in(pqxx::transaction_base& tx, const JobSpec& spec,
                                        const Clock& clock) {
     return enqueue_in(tx, std::span<const JobSpec>(&spec, 1), clock).front();
@@ -305,27 +337,55 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
     };
 
     const auto rounds = rounds_of(outcomes);
+    // Jobs of workflows release or cancel what waits for them in the same transaction.
+    const bool workflows = std::any_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) {
+        return o.workflow_id != 0 && detail::outcome_is_terminal(o.kind);
+    });
+    postgres_detail::WorkflowEffects effects;
     std::lock_guard lock(impl_->running_rows);
-    if (rounds.size() == 1) {
+    if (rounds.size() == 1 && !workflows) {
         // One statement, limit rows included: the common path is one round trip.
         auto exec = [this](Sql id, auto&&... args) {
             return impl_->exec("complete", id, std::forward<decltype(args)>(args)...);
         };
         run_round(exec, rounds.front(), true);
     } else {
-        impl_->in_transaction("complete", [&](auto& exec) {
+        impl_->transact("complete", [&](pqxx::work& work, auto& exec) {
             // The limit rows once, after every job row: a transaction that holds limit rows
             // never waits for a job row (that is what keeps claims, completions and cancels
-            // free of deadlocks).
+            // free of deadlocks). The jobs a workflow job releases are job rows too: before.
             for (const auto& round : rounds) run_round(exec, round, false);
+            if (workflows) {
+                std::vector<std::pair<JobId, DependencyEnd>> ended;
+                Timestamp now{};
+                for (std::size_t i = 0; i < outcomes.size(); ++i) {
+                    const Outcome& o = outcomes[i];
+                    if (!applied[i] || o.workflow_id == 0 || !detail::outcome_is_terminal(o.kind)) {
+                        continue;
+                    }
+                    ended.emplace_back(o.id, o.kind == OutcomeKind::complete
+                                                 ? DependencyEnd::completed
+                                             : o.kind == OutcomeKind::discard
+                                                 ? DependencyEnd::discarded
+                                                 : DependencyEnd::cancelled);
+                    effects.touched.insert(o.workflow_id);
+                    now = std::max(now, o.at);
+                }
+                const postgres_detail::Tx tx{work, impl_->sql, true, nullptr,
+                                             impl_->options.schema};
+                postgres_detail::release_in(tx, std::move(ended), now, effects);
+                postgres_detail::settle_in(tx, effects, now);
+            }
             if (!queues.empty()) {
                 const pqxx::result r = exec(Sql::release_running, std::move(freed_scopes).finish(),
                                             std::move(freed_names).finish());
                 freed = postgres_detail::RowView(r[0]).int64(0);
             }
+            work.commit();
             return 0;
         });
     }
+    for (const std::string& queue : effects.queues) impl_->notifier->notify(queue);
     // A slot came free under a cap that was full: whoever waits for one may claim now. (Under
     // limits that do not bind, completions wake nobody: each wake-up is a NOTIFY and a claim.)
     if (freed > 0) {
@@ -411,35 +471,102 @@ std::optional<Timestamp> PostgresStore::next_run_at(std::span<const std::string>
 // ---- operator actions and maintenance ----------------------------------------------------
 
 ChangeResult PostgresStore::cancel(JobId id, Timestamp now) {
-    const pqxx::result r = impl_->exec("cancel", Sql::cancel, id, micros(now));
     ChangeResult result;
-    if (r.empty()) return result;
-    const int columns = static_cast<int>(r.columns());
-    result.job = read_job(r[0]);
-    result.changed = r[0][columns - 1].as<bool>();
-    if (result.changed && r[0][columns - 2].as<bool>()) {
+    bool was_running = false;
+    postgres_detail::WorkflowEffects effects;
+    impl_->transact("cancel", [&](pqxx::work& work, auto& exec) {
+        const pqxx::result r = exec(Sql::cancel, id, micros(now));
+        if (!r.empty()) {
+            const int columns = static_cast<int>(r.columns());
+            result.job = read_job(r[0]);
+            result.changed = r[0][columns - 1].as<bool>();
+            was_running = result.changed && r[0][columns - 2].as<bool>();
+            if (result.changed && result.job->workflow_id != 0) {
+                // What waits for it is cancelled (or released) in the same transaction.
+                const postgres_detail::Tx tx{work, impl_->sql, true, nullptr,
+                                             impl_->options.schema};
+                effects.touched.insert(result.job->workflow_id);
+                postgres_detail::release_in(tx, {{id, DependencyEnd::cancelled}}, now, effects);
+                postgres_detail::settle_in(tx, effects, now);
+            }
+        }
+        work.commit();
+        return 0;
+    });
+    if (was_running) {
         // It was running: its worker (in whichever process) stops it, and its slot is free.
         impl_->notifier->notify_cancelled(id);
         impl_->notifier->notify(result.job->queue);
     }
+    for (const std::string& q : effects.queues) impl_->notifier->notify(q);
     return result;
 }
 
 ChangeResult PostgresStore::retry(JobId id, Timestamp now) {
+    {
+        const pqxx::result r = impl_->exec("retry", Sql::get, id);
+        if (!r.empty() && !postgres_detail::RowView(r[0]).is_null(detail::c_workflow_id)) {
+            // A workflow's job: a rerun from it, so what waits on it runs again too; a pending
+            // job waits for its dependencies, whatever an operator asks.
+            const Job job = read_job(r[0]);
+            ChangeResult result;
+            if (job.state == JobState::discarded || job.state == JobState::cancelled) {
+                result.changed = rerun_workflow(job.workflow_id, id, now).value_or(0) > 0;
+            }
+            result.job = get(id);
+            return result;
+        }
+    }
     ChangeResult result = impl_->change_one("retry", Sql::retry, id, now);
     if (result.changed) impl_->notifier->notify(result.job->queue);
     return result;
 }
 
 ChangeResult PostgresStore::remove(JobId id) {
-    return impl_->change_one("remove", Sql::remove, id, std::nullopt);
+    const pqxx::result r = impl_->exec("remove", Sql::get, id);
+    if (r.empty() || postgres_detail::RowView(r[0]).is_null(detail::c_workflow_id)) {
+        return impl_->change_one("remove", Sql::remove, id, std::nullopt);
+    }
+    // A workflow's job: those waiting for it judge its removal as a cancellation first.
+    postgres_detail::WorkflowEffects effects;
+    const Timestamp now = system_clock().now();
+    ChangeResult result = impl_->transact("remove", [&](pqxx::work& work, auto& exec) {
+        const postgres_detail::Tx tx{work, impl_->sql, true, nullptr, impl_->options.schema};
+        const pqxx::result job = exec(Sql::get, id);
+        ChangeResult out;
+        if (job.empty()) return out;
+        out.job = read_job(job[0]);
+        if (out.job->state == JobState::running) return out;
+        if (!is_terminal(out.job->state)) {
+            postgres_detail::release_in(tx, {{id, DependencyEnd::removed}}, now, effects);
+        }
+        exec(Sql::job_delete_edges, id);
+        const pqxx::result removed = exec(Sql::remove, id);
+        const int columns = static_cast<int>(removed.columns());
+        out.changed = !removed.empty() && removed[0][columns - 1].as<bool>();
+        effects.touched.insert(out.job->workflow_id);
+        postgres_detail::settle_in(tx, effects, now);
+        work.commit();
+        return out;
+    });
+    for (const std::string& q : effects.queues) impl_->notifier->notify(q);
+    return result;
 }
 
 std::int64_t PostgresStore::replay_discarded(const JobFilter& filter, Timestamp now) {
     const pqxx::result r = impl_->exec(
         "replay_discarded", Sql::replay_discarded, text_or_null(filter.queue),
         text_or_null(filter.kind), text_or_null(filter.tenant), micros(now), impl_->sql.channel());
-    return postgres_detail::RowView(r[0]).int64(0);
+    std::int64_t count = postgres_detail::RowView(r[0]).int64(0);
+    // A workflow's job reruns with what waits on it.
+    const pqxx::result of = impl_->exec("replay_discarded", Sql::wf_discarded_of,
+                                        text_or_null(filter.queue), text_or_null(filter.kind),
+                                        text_or_null(filter.tenant));
+    for (const pqxx::row& row : of) {
+        const postgres_detail::RowView v(row);
+        count += rerun_workflow(v.int64(1), v.int64(0), now).value_or(0) > 0;
+    }
+    return count;
 }
 
 std::int64_t PostgresStore::promote_due(Timestamp now) {
@@ -455,6 +582,33 @@ std::int64_t PostgresStore::prune(const PruneRequest& request) {
         {JobState::discarded, request.discarded_before},
     };
     std::int64_t deleted = 0;
+    // A finished workflow goes whole, once past the cutoff of every state its jobs ended in;
+    // the latest cutoff given bounds the candidates.
+    std::optional<Timestamp> latest;
+    for (const auto& [state, before] : cutoffs) {
+        if (before && (!latest || *before > *latest)) latest = before;
+    }
+    if (latest && request.limit > 0) {
+        const pqxx::result r = impl_->exec("prune", Sql::wf_prune_candidates, micros(*latest),
+                                           request.limit);
+        for (const pqxx::row& row : r) {
+            const postgres_detail::RowView v(row);
+            const WorkflowId id = v.int64(0);
+            const Timestamp finished{Duration{v.int64(1)}};
+            bool past = true;
+            for (const pqxx::row& st : impl_->exec("prune", Sql::wf_distinct_states, id)) {
+                const auto state = parse_job_state(postgres_detail::RowView(st).text(0));
+                std::optional<Timestamp> cut;
+                for (const auto& [s, before] : cutoffs) {
+                    if (state && s == *state) cut = before;
+                }
+                if (!cut || finished >= *cut) past = false;
+            }
+            if (!past) continue;
+            deleted += postgres_detail::RowView(impl_->exec("prune", Sql::wf_delete_whole, id)[0])
+                           .int64(0);
+        }
+    }
     for (const auto& [state, before] : cutoffs) {
         if (!before || deleted >= request.limit) continue;
         const pqxx::result r = impl_->exec("prune", Sql::prune, std::string(to_string(state)),

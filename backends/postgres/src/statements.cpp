@@ -174,6 +174,34 @@ const char* Statements::name(Sql id) {
         "jobq_wait_ahead",
         "jobq_wait_workers",
         "jobq_wait_groups",
+        "jobq_wf_insert",
+        "jobq_wf_insert_edges",
+        "jobq_wf_get",
+        "jobq_wf_lock",
+        "jobq_wf_dependents",
+        "jobq_wf_meet",
+        "jobq_wf_cancel_pending",
+        "jobq_wf_upstream",
+        "jobq_wf_open_left",
+        "jobq_wf_discarded_any",
+        "jobq_wf_state_counts",
+        "jobq_wf_failed_ids",
+        "jobq_wf_finish",
+        "jobq_wf_set_callbacks",
+        "jobq_wf_members",
+        "jobq_wf_edges",
+        "jobq_wf_rearm",
+        "jobq_wf_reopen",
+        "jobq_wf_cancel_all",
+        "jobq_wf_due_deadlines",
+        "jobq_wf_unsettled",
+        "jobq_wf_prune_candidates",
+        "jobq_wf_distinct_states",
+        "jobq_wf_delete_whole",
+        "jobq_job_delete_edges",
+        "jobq_wf_list",
+        "jobq_wf_jobs",
+        "jobq_wf_discarded_of",
     };
     // A statement added to Sql without a name here would be registered as nullptr.
     static_assert(names.back() != nullptr, "every statement of Sql needs a name");
@@ -195,12 +223,20 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     // Only jobs runnable now wake anyone, one NOTIFY per distinct queue. $15 the batch's
     // tenants (NULL: none): when one of them has a quota, nothing is inserted and no id
     // returned, and the caller takes the quota path (see job_insert.hpp).
+    // $16..$18 a workflow's jobs' workflow_id, step and open_deps (NULL for plain jobs:
+    // unnest pads a missing array with NULLs).
     at(Sql::insert_jobs) =
         "WITH ins AS (INSERT INTO @T (kind, queue, tenant, payload, priority, state,"
-        " max_attempts, created_at, run_at, timeout_us, unique_key, tags, retry_policy)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::smallint[],"
+        " max_attempts, created_at, run_at, timeout_us, unique_key, tags, retry_policy,"
+        " workflow_id, step, open_deps)"
+        " SELECT u.kind, u.queue, u.tenant, u.payload, u.priority, u.state, u.max_attempts,"
+        " u.created_at, u.run_at, u.timeout_us, u.unique_key, u.tags, u.retry_policy,"
+        " u.workflow_id, u.step, coalesce(u.open_deps, 0)"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::smallint[],"
         " $6::text[], $7::int[], $8::bigint[], $9::bigint[], $10::bigint[], $11::text[],"
-        " $12::jsonb[], $13::jsonb[])"
+        " $12::jsonb[], $13::jsonb[], $16::bigint[], $17::text[], $18::int[])"
+        " AS u(kind, queue, tenant, payload, priority, state, max_attempts, created_at, run_at,"
+        " timeout_us, unique_key, tags, retry_policy, workflow_id, step, open_deps)"
         " WHERE $15::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM @L WHERE scope = 'tenant'"
         " AND name = ANY($15::text[]) AND max_queued IS NOT NULL)"
         " RETURNING id, queue, state),"
@@ -319,7 +355,7 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     at(Sql::replay_discarded) =
         "WITH u AS (UPDATE @T SET state = 'available', run_at = $4, finished_at = NULL,"
         " lease_expires_at = NULL, max_attempts = greatest(max_attempts, attempt + 1)"
-        " WHERE state = 'discarded' AND ($1::text IS NULL OR queue = $1)"
+        " WHERE state = 'discarded' AND workflow_id IS NULL AND ($1::text IS NULL OR queue = $1)"
         " AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR tenant = $3)"
         " RETURNING queue),"
         " woken AS (SELECT pg_notify($5, d.queue) FROM (SELECT DISTINCT queue FROM u) d)"
@@ -357,11 +393,13 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
     // $1 state, $2 cutoff, $3 limit. Returns how many.
     at(Sql::prune) =
         "WITH d AS (DELETE FROM @T WHERE id IN (SELECT id FROM @T WHERE state = $1"
-        " AND finished_at < $2 LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING 1)"
+        " AND finished_at < $2 AND workflow_id IS NULL LIMIT $3 FOR UPDATE SKIP LOCKED)"
+        " RETURNING 1)"
         " SELECT count(*) FROM d";
 
     add_schedule_statements();
     add_flow_statements();
+    add_workflow_statements();
 
     // @T the jobs, @S the schedules, @R the schedules' history, @L the limit rows, @D their
     // releases not yet folded in, @W the workers.
@@ -372,6 +410,8 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         t = with_table(std::move(t), "@L", quoted + ".limits");
         t = with_table(std::move(t), "@W", quoted + ".workers");
         t = with_table(std::move(t), "@D", quoted + ".limit_releases");
+        t = with_table(std::move(t), "@F", quoted + ".workflows");
+        t = with_table(std::move(t), "@E", quoted + ".job_deps");
     }
     lock_limits_ = "LOCK TABLE " + quoted + ".limits IN EXCLUSIVE MODE";
 }

@@ -69,6 +69,35 @@ enum class Sql : std::size_t {
     wait_ahead,
     wait_workers,
     wait_groups,
+    // workflows and batches (workflow_statements.cpp)
+    wf_insert,
+    wf_insert_edges,
+    wf_get,
+    wf_lock,
+    wf_dependents,
+    wf_meet,
+    wf_cancel_pending,
+    wf_upstream,
+    wf_open_left,
+    wf_discarded_any,
+    wf_state_counts,
+    wf_failed_ids,
+    wf_finish,
+    wf_set_callbacks,
+    wf_members,
+    wf_edges,
+    wf_rearm,
+    wf_reopen,
+    wf_cancel_all,
+    wf_due_deadlines,
+    wf_unsettled,
+    wf_prune_candidates,
+    wf_distinct_states,
+    wf_delete_whole,
+    job_delete_edges,
+    wf_list,
+    wf_jobs,
+    wf_discarded_of,
     count_,  // not a statement
 };
 
@@ -109,6 +138,7 @@ class Statements {
   private:
     void add_schedule_statements();
     void add_flow_statements();
+    void add_workflow_statements();
 
     std::string texts_[sql_count];
     std::string channel_;

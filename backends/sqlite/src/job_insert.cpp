@@ -86,6 +86,13 @@ std::vector<InsertResult> insert_jobs(sqlite3* db, Connection* cached, Statement
         insert.bind_text_or_null(11, job.unique_key);
         insert.bind(12, std::string_view{tags});
         insert.bind_text_or_null(13, job.retry_policy);
+        if (job.workflow_id != 0) {
+            insert.bind(14, job.workflow_id);
+        } else {
+            insert.bind_null(14);
+        }
+        insert.bind_text_or_null(15, job.step);
+        insert.bind(16, job.open_deps);
         insert.run();
         insert.reset();
         results.push_back({sqlite3_last_insert_rowid(db), false});

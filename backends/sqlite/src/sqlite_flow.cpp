@@ -21,6 +21,7 @@
 #include "jobq/sqlite/sqlite_store.hpp"
 #include "limit_row.hpp"
 #include "store_impl.hpp"
+#include "workflow_ops.hpp"
 
 namespace jobq {
 
@@ -224,6 +225,11 @@ std::optional<WaitFacts> SqliteStore::wait_facts(JobId id, Timestamp now) {
             s.bind(1, id);
             if (!s.step()) return std::nullopt;
             facts.job = sqlite_detail::read_job(s);
+        }
+        if (facts.job.workflow_id != 0) {
+            std::vector<Job> one{std::move(facts.job)};
+            sqlite_detail::fill_upstream(sqlite_detail::Db{r.handle(), &r}, one);
+            facts.job = std::move(one.front());
         }
         const Job& job = facts.job;
         for (const LimitScope& scope : held_scopes(job.queue, job.kind, job.tenant)) {

@@ -24,6 +24,7 @@
 #include "notifier_registry.hpp"
 #include "schema.hpp"
 #include "store_impl.hpp"
+#include "workflow_ops.hpp"
 
 namespace jobq {
 
@@ -79,11 +80,10 @@ bool queue_has_tenant_jobs(Connection& w, const std::string& queue) {
     return s.step();
 }
 
-// Gives the slots of one transaction's ended jobs back to their limit rows
-// (jobq/backend/limit_release.hpp): one UPDATE per row rather than per job, which keeps a
-// limited completion batch close to the cost of an unlimited one. Returns the queues to wake.
-std::vector<std::string> apply_release(Connection& w, const LimitRelease& release,
-                                       std::string_view op) {
+}  // namespace
+
+std::vector<std::string> sqlite_detail::apply_release(Connection& w, const LimitRelease& release,
+                                                      std::string_view op) {
     std::set<LimitScope> changed;
     Statement s = w.statement(Sql::limit_release, op);
     for (const auto& [scope, n] : release.per_scope()) {
@@ -97,7 +97,7 @@ std::vector<std::string> apply_release(Connection& w, const LimitRelease& releas
     return release.queues_to_wake(changed);
 }
 
-}  // namespace
+using sqlite_detail::apply_release;
 
 SqliteStore::Impl::Impl(std::string p, SqliteOptions o)
     : path(std::move(p)), options(o), writer(path, options, false) {
@@ -198,55 +198,47 @@ std::vector<InsertResult> SqliteStore::insert(std::span<const NewJob> jobs) {
     return results;
 }
 
-std::vector<InsertResult> SqliteStore::enqueue_in(sqlite3* connection,
-                                                  std::span<const JobSpec> specs,
-                                                  const Clock& clock) {
-    if (connection == nullptr) {
-        throw Error(ErrorCode::invalid_argument, "enqueue_in: the connection is null",
-                    "connection");
-    }
-    const std::vector<NewJob> jobs = to_new_jobs(specs, clock.now());  // all valid, or throws
-    if (jobs.empty()) return {};
+namespace {
 
-    if (impl_->file.empty()) {
+// Runs `f(connection)` inside the caller's transaction on their own connection to this store's
+// database (a savepoint), or in one of its own when the caller has none open; undoes only its
+// own part when `f` throws. `op` names the operation in messages.
+template <class F>
+auto on_callers_connection(SqliteStore::Impl& impl, sqlite3* connection, std::string_view op,
+                           F&& f) {
+    if (impl.file.empty()) {
         throw Error(ErrorCode::invalid_argument,
-                    "enqueue_in: this store's database is in memory, where no other connection "
-                    "can reach it",
+                    fmt::format("{}: this store's database is in memory, where no other "
+                                "connection can reach it",
+                                op),
                     "connection");
     }
     const std::string theirs = database_file(connection);
-    if (!same_file(theirs, impl_->file)) {
+    if (!same_file(theirs, impl.file)) {
         throw Error(ErrorCode::invalid_argument,
-                    fmt::format("enqueue_in: the connection is on '{}', not on this store's "
+                    fmt::format("{}: the connection is on '{}', not on this store's "
                                 "database '{}'",
-                                theirs, impl_->file),
+                                op, theirs, impl.file),
                     "connection");
     }
     // Checked through the caller's connection: taking our writer's lock here could deadlock
     // against a claim that waits for the write lock the caller's transaction holds.
-    sqlite_detail::require_schema(connection, impl_->schema_verified);
+    sqlite_detail::require_schema(connection, impl.schema_verified);
 
     // Inside the caller's transaction a savepoint nests; without one, BEGIN IMMEDIATE takes
     // the write lock before the unique-key lookup reads, so the insert cannot fail to upgrade
     // a stale read snapshot.
     const bool own_transaction = sqlite3_get_autocommit(connection) != 0;
-    auto exec = [connection](const char* sql) {
+    auto exec = [connection, op](const char* sql) {
         if (sqlite3_exec(connection, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
-            sqlite_detail::throw_storage(connection, "enqueue_in");
+            sqlite_detail::throw_storage(connection, op);
         }
     };
     exec(own_transaction ? "BEGIN IMMEDIATE" : "SAVEPOINT jobq_enqueue_in");
-    std::vector<std::string_view> queues;
-    std::vector<InsertResult> results;
     try {
-        {
-            Statement find = sqlite_detail::prepare_once(
-                connection, sqlite_detail::sql_text(Sql::find_unique), "enqueue_in");
-            Statement ins = sqlite_detail::prepare_once(
-                connection, sqlite_detail::sql_text(Sql::insert_job), "enqueue_in");
-            results = sqlite_detail::insert_jobs(connection, nullptr, find, ins, jobs, queues);
-        }
+        auto result = f(connection);
         exec(own_transaction ? "COMMIT" : "RELEASE jobq_enqueue_in");
+        return result;
     } catch (...) {
         if (own_transaction) {
             sqlite_detail::rollback_quietly(connection);
@@ -257,8 +249,52 @@ std::vector<InsertResult> SqliteStore::enqueue_in(sqlite3* connection,
         }
         throw;
     }
+}
+
+void refuse_null_connection(sqlite3* connection) {
+    if (connection == nullptr) {
+        throw Error(ErrorCode::invalid_argument, "enqueue_in: the connection is null",
+                    "connection");
+    }
+}
+
+}  // namespace
+
+std::vector<InsertResult> SqliteStore::enqueue_in(sqlite3* connection,
+                                                  std::span<const JobSpec> specs,
+                                                  const Clock& clock) {
+    refuse_null_connection(connection);
+    const std::vector<NewJob> jobs = to_new_jobs(specs, clock.now());  // all valid, or throws
+    if (jobs.empty()) return {};
+    std::vector<std::string_view> queues;
+    std::vector<InsertResult> results =
+        on_callers_connection(*impl_, connection, "enqueue_in", [&](sqlite3* db) {
+            Statement find = sqlite_detail::prepare_once(
+                db, sqlite_detail::sql_text(Sql::find_unique), "enqueue_in");
+            Statement ins = sqlite_detail::prepare_once(
+                db, sqlite_detail::sql_text(Sql::insert_job), "enqueue_in");
+            return sqlite_detail::insert_jobs(db, nullptr, find, ins, jobs, queues);
+        });
     impl_->notify(queues);
     return results;
+}
+
+WorkflowInsert SqliteStore::enqueue_in(sqlite3* connection, const WorkflowSpec& spec,
+                                       const Clock& clock) {
+    refuse_null_connection(connection);
+    const NewWorkflow wf = to_new_workflow(spec, clock.now());  // valid, or throws
+    sqlite_detail::WorkflowEffects effects;
+    WorkflowInsert out =
+        on_callers_connection(*impl_, connection, "enqueue_in", [&](sqlite3* db) {
+            const sqlite_detail::Db on{db, nullptr};
+            WorkflowInsert ins = sqlite_detail::insert_workflow_in(on, wf, std::nullopt, effects);
+            sqlite_detail::settle_in(on, effects, wf.now);
+            return ins;
+        });
+    // Woken after our part is written; a worker that looks before the caller commits finds
+    // nothing yet and is woken again by whatever comes next (or its poll).
+    impl_->notify(effects.queues);
+    return out;
 }
 
 InsertResult SqliteStore::enqueue_in(sqlite3* connection, const JobSpec& spec, const Clock& clock) {
@@ -321,6 +357,8 @@ ClaimResult claim_in(Connection& w, const ClaimRequest& request,
         result.more = std::move(flow->more);
         result.throttled_until = flow->throttled_until;
     }
+    // Read now, in the claim's transaction: the results as they stand when the job starts.
+    sqlite_detail::fill_upstream(sqlite_detail::Db{w.handle(), &w}, jobs);
     return result;
 }
 
@@ -328,8 +366,10 @@ ClaimResult claim_in(Connection& w, const ClaimRequest& request,
 // appends to `applied` whether each passed its fence, and returns the queues where a limited
 // slot came free (to wake after commit).
 std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> outcomes,
-                                     std::vector<bool>& applied) {
+                                     std::vector<bool>& applied,
+                                     sqlite_detail::WorkflowEffects& effects) {
     std::vector<std::string> freed;
+    std::vector<std::pair<JobId, DependencyEnd>> finished;  // jobs of workflows
     // Once per batch: without limit rows there are no running counts to keep, and the
     // statement is the one of version 2.
     const bool limited = w.statement(Sql::any_limits, "complete").step();
@@ -365,6 +405,12 @@ std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> out
         const bool passed = sqlite3_changes(w.handle()) > 0;
         s.reset();
         applied.push_back(passed);
+        if (passed && o.workflow_id != 0 && outcome_is_terminal(o.kind)) {
+            finished.emplace_back(o.id, o.kind == OutcomeKind::complete  ? DependencyEnd::completed
+                                     : o.kind == OutcomeKind::discard ? DependencyEnd::discarded
+                                                                      : DependencyEnd::cancelled);
+            effects.touched.insert(o.workflow_id);
+        }
         if (passed && limited) {
             // The fence passed: the job's rows get its slot back.
             if (ended.size() > 1) ended += ',';
@@ -377,6 +423,13 @@ std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> out
         scopes.bind(1, std::string_view{ended});
         while (scopes.step()) release.add(scopes.text(0), scopes.text(1), scopes.text(2));
         freed = apply_release(w, release, "complete");
+    }
+    if (!finished.empty()) {
+        Timestamp now = outcomes.front().at;
+        for (const Outcome& o : outcomes) now = std::max(now, o.at);
+        const sqlite_detail::Db db{w.handle(), &w};
+        sqlite_detail::release_in(db, std::move(finished), now, effects);
+        sqlite_detail::settle_in(db, effects, now);
     }
     return freed;
 }
@@ -424,8 +477,12 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
     if (outcomes.empty()) return applied;
     applied.reserve(outcomes.size());
     std::vector<std::string> freed;
-    impl_->transact("complete", [&](Connection& w) { freed = complete_in(w, outcomes, applied); });
+    sqlite_detail::WorkflowEffects effects;
+    impl_->transact("complete", [&](Connection& w) {
+        freed = complete_in(w, outcomes, applied, effects);
+    });
     impl_->notify(freed);
+    impl_->notify(effects.queues);
     return applied;
 }
 
@@ -434,12 +491,14 @@ CompletedAndClaimed SqliteStore::complete_and_claim(std::span<const Outcome> out
     CompletedAndClaimed out;
     out.applied.reserve(outcomes.size());
     std::vector<std::string> freed;
+    sqlite_detail::WorkflowEffects effects;
     impl_->transact("complete and claim", [&](Connection& w) {
-        freed = complete_in(w, outcomes, out.applied);
+        freed = complete_in(w, outcomes, out.applied, effects);
         out.claimed = claim_in(w, request, impl_->tenant_cursors);
     });
     // The claim has taken what it could of the freed slots; another worker may use the rest.
     impl_->notify(freed);
+    impl_->notify(effects.queues);
     return out;
 }
 
@@ -535,6 +594,7 @@ std::optional<Timestamp> SqliteStore::next_run_at(std::span<const std::string> q
 ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
     ChangeResult result;
     bool was_running = false;
+    sqlite_detail::WorkflowEffects effects;
     impl_->transact("cancel", [&](Connection& w) {
         {
             // Read first: RETURNING shows the row as cancelled, not what it was.
@@ -559,7 +619,14 @@ ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
             release.add(result.job->queue, result.job->kind, result.job->tenant);
             apply_release(w, release, "cancel");
         }
+        if (result.changed && result.job->workflow_id != 0) {
+            const sqlite_detail::Db db{w.handle(), &w};
+            effects.touched.insert(result.job->workflow_id);
+            sqlite_detail::release_in(db, {{id, DependencyEnd::cancelled}}, now, effects);
+            sqlite_detail::settle_in(db, effects, now);
+        }
     });
+    impl_->notify(effects.queues);
     if (was_running) {
         // Its worker stops it (in this process at once; elsewhere at its next check), and its
         // slot is free for the next job.
@@ -570,13 +637,72 @@ ChangeResult SqliteStore::cancel(JobId id, Timestamp now) {
 }
 
 ChangeResult SqliteStore::retry(JobId id, Timestamp now) {
+    sqlite_detail::WorkflowEffects effects;
+    std::optional<ChangeResult> of_workflow =
+        impl_->transact("retry", [&](Connection& w) -> std::optional<ChangeResult> {
+            std::optional<Job> job;
+            {
+                Statement s = w.statement(Sql::get_for_update, "retry");
+                s.bind(1, id);
+                job = one_job(s);
+            }
+            if (!job || job->workflow_id == 0) return std::nullopt;
+            // A workflow's job: a rerun from it, so what waits on it runs again too; a
+            // pending job waits for its dependencies, whatever an operator asks.
+            ChangeResult r;
+            if (job->state == JobState::discarded || job->state == JobState::cancelled) {
+                r.changed = sqlite_detail::rerun_in(sqlite_detail::Db{w.handle(), &w},
+                                                    job->workflow_id, id, now, effects)
+                                .value_or(0) > 0;
+            }
+            Statement again = w.statement(Sql::get_for_update, "retry");
+            again.bind(1, id);
+            r.job = one_job(again);
+            return r;
+        });
+    if (of_workflow) {
+        impl_->notify(effects.queues);
+        return *of_workflow;
+    }
     ChangeResult result = impl_->change_one(Sql::retry, "retry", id, now);
     if (result.changed) impl_->notifier->notify(result.job->queue);
     return result;
 }
 
 ChangeResult SqliteStore::remove(JobId id) {
-    return impl_->change_one(Sql::remove, "remove", id, std::nullopt);
+    sqlite_detail::WorkflowEffects effects;
+    ChangeResult result = impl_->transact("remove", [&](Connection& w) {
+        ChangeResult r;
+        {
+            Statement s = w.statement(Sql::get_for_update, "remove");
+            s.bind(1, id);
+            r.job = one_job(s);
+        }
+        if (!r.job || r.job->state == JobState::running) return r;
+        const sqlite_detail::Db db{w.handle(), &w};
+        if (r.job->workflow_id != 0) {
+            // Jobs waiting for it judge its removal as a cancellation, before it is gone.
+            if (!is_terminal(r.job->state)) {
+                sqlite_detail::release_in(db, {{id, DependencyEnd::removed}},
+                                          system_clock().now(),
+                                          effects);
+            }
+            Statement edges = w.statement(Sql::job_delete_edges, "remove");
+            edges.bind(1, id);
+            edges.run();
+            effects.touched.insert(r.job->workflow_id);
+        }
+        Statement s = w.statement(Sql::remove, "remove");
+        s.bind(1, id);
+        r.changed = one_job(s).has_value();
+        if (r.job->workflow_id != 0) {
+            sqlite_detail::settle_in(db, effects,
+                                     system_clock().now());
+        }
+        return r;
+    });
+    impl_->notify(effects.queues);
+    return result;
 }
 
 std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp now) {
@@ -592,9 +718,24 @@ std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp no
     if (candidates.empty()) return 0;
     std::int64_t count = 0;
     std::vector<std::string> queues;
+    sqlite_detail::WorkflowEffects effects;
     impl_->transact("replay_discarded", [&](Connection& w) {
         Statement s = w.statement(Sql::replay_one, "replay_discarded");
+        Statement get = w.statement(Sql::get_for_update, "replay_discarded");
         for (const JobId id : candidates) {
+            get.bind(1, id);
+            std::optional<Job> job;
+            if (get.step()) job = sqlite_detail::read_job(get);
+            get.reset();
+            if (job && job->workflow_id != 0) {
+                // A workflow's job reruns with what waits on it.
+                if (job->state == JobState::discarded) {
+                    count += sqlite_detail::rerun_in(sqlite_detail::Db{w.handle(), &w},
+                                                     job->workflow_id, id, now, effects)
+                                 .value_or(0) > 0;
+                }
+                continue;
+            }
             s.bind(1, id);
             s.bind(2, now);
             while (s.step()) {
@@ -605,6 +746,7 @@ std::int64_t SqliteStore::replay_discarded(const JobFilter& filter, Timestamp no
         }
     });
     impl_->notify(queues);
+    impl_->notify(effects.queues);
     return count;
 }
 
@@ -635,8 +777,39 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
         {JobState::cancelled, request.cancelled_before, {}},
         {JobState::discarded, request.discarded_before, {}},
     };
+    // A finished workflow goes whole, once past the cutoff of every state its jobs ended in;
+    // the latest cutoff given bounds the candidates.
+    std::optional<Timestamp> latest;
+    for (const Cutoff& c : cutoffs) {
+        if (c.before && (!latest || *c.before > *latest)) latest = c.before;
+    }
+    auto cutoff_of = [&](std::string_view state) -> std::optional<Timestamp> {
+        for (const Cutoff& c : cutoffs) {
+            if (to_string(c.state) == state) return c.before;
+        }
+        return std::nullopt;  // an unfinished state: not prunable
+    };
+    std::vector<WorkflowId> workflows;
     std::int64_t found = 0;
     impl_->read([&](Connection& r) {
+        if (latest && request.limit > 0) {
+            Statement s = r.statement(Sql::wf_prune_candidates, "prune");
+            s.bind(1, *latest);
+            s.bind(2, request.limit);
+            std::vector<std::pair<WorkflowId, Timestamp>> finished;
+            while (s.step()) finished.emplace_back(s.int64(0), s.timestamp(1));
+            s.reset();
+            for (const auto& [id, at] : finished) {
+                Statement st = r.statement(Sql::wf_distinct_states, "prune");
+                st.bind(1, id);
+                bool past = true;
+                while (st.step()) {
+                    const std::optional<Timestamp> cut = cutoff_of(st.text(0));
+                    if (!cut || at >= *cut) past = false;
+                }
+                if (past) workflows.push_back(id);
+            }
+        }
         Statement s = r.statement(Sql::prune_candidates, "prune");
         for (Cutoff& c : cutoffs) {
             if (!c.before || found >= request.limit) continue;
@@ -649,9 +822,23 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
         }
     });
     const bool prune_runs = request.schedule_runs_before.has_value() && request.limit > 0;
-    if (found == 0 && !prune_runs) return 0;
+    if (found == 0 && !prune_runs && workflows.empty()) return 0;
     return impl_->transact("prune", [&](Connection& w) {
         std::int64_t deleted = 0;
+        for (const WorkflowId id : workflows) {
+            {
+                // Still finished? A rerun or append since the reader looked keeps it.
+                Statement s = w.statement(Sql::wf_get, "prune");
+                s.bind(1, id);
+                if (!s.step() || s.text(3) == "running") continue;
+            }
+            for (const Sql sql : {Sql::wf_delete_edges, Sql::wf_delete_jobs, Sql::wf_delete}) {
+                Statement s = w.statement(sql, "prune");
+                s.bind(1, id);
+                s.run();
+                if (sql == Sql::wf_delete_jobs) deleted += sqlite3_changes(w.handle());
+            }
+        }
         {
             Statement s = w.statement(Sql::prune_one, "prune");
             for (const Cutoff& c : cutoffs) {

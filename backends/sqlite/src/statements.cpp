@@ -36,8 +36,9 @@ std::array<std::string, sql_count> build() {
         " AND state IN (SELECT value FROM json_each(?3)) ORDER BY id DESC LIMIT 1";
     at(Sql::insert_job) =
         "INSERT INTO jobq_jobs (kind, queue, tenant, payload, priority, state, max_attempts,"
-        " created_at, run_at, timeout_us, unique_key, tags, retry_policy)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        " created_at, run_at, timeout_us, unique_key, tags, retry_policy, workflow_id, step,"
+        " open_deps)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 
     at(Sql::promote_due) =
         "UPDATE jobq_jobs SET state = 'available'"
@@ -138,8 +139,113 @@ std::array<std::string, sql_count> build() {
         " AND (?3 IS NULL OR tenant = ?3)";
     // ?1 state, ?2 cutoff, ?3 limit. Rowid order is close to finishing order, and without an
     // ORDER BY the scan stops at the limit.
+    // Jobs of a workflow or batch are pruned with it, whole (Sql::wf_prune_candidates).
     at(Sql::prune_candidates) =
-        "SELECT id FROM jobq_jobs WHERE state = ?1 AND finished_at < ?2 LIMIT ?3";
+        "SELECT id FROM jobq_jobs WHERE state = ?1 AND finished_at < ?2"
+        " AND workflow_id IS NULL LIMIT ?3";
+    // ---- workflows and batches (sql/004_workflows.sql) ----
+    // Unfinished states, spelled so the (workflow_id, state) index answers with two seeks:
+    // 'available', then everything after 'discarded' (pending, retryable, running, scheduled);
+    // the terminal states (cancelled, completed, discarded) sort between them.
+    const std::string unfinished = "(state = 'available' OR state > 'discarded')";
+    const std::string wf_cols =
+        "id, name, kind, state, tenant, deadline, created_at, finished_at, callbacks";
+    // ?1 name, ?2 kind, ?3 tenant, ?4 deadline, ?5 created_at, ?6 callbacks.
+    at(Sql::wf_insert) =
+        "INSERT INTO jobq_workflows (name, kind, state, tenant, deadline, created_at, callbacks)"
+        " VALUES (?1, ?2, 'running', ?3, ?4, ?5, ?6)";
+    // ?1 job, ?2 dependency, ?3 ignore discarded, ?4 ignore cancelled.
+    at(Sql::wf_insert_edge) =
+        "INSERT INTO jobq_job_deps (job_id, dep_id, ignore_discarded, ignore_cancelled)"
+        " VALUES (?1, ?2, ?3, ?4)";
+    at(Sql::wf_get) = "SELECT " + wf_cols + " FROM jobq_workflows WHERE id = ?1";
+    // ?1 an ended job: the jobs waiting for it (one seek into jobq_job_deps_dep).
+    at(Sql::wf_dependents) =
+        "SELECT d.dep_id, coalesce((SELECT step FROM jobq_jobs WHERE id = d.dep_id), ''),"
+        " d.job_id, j.step, j.state, d.ignore_discarded, d.ignore_cancelled"
+        " FROM jobq_job_deps d JOIN jobq_jobs j ON j.id = d.job_id WHERE d.dep_id = ?1";
+    // ?1 job, ?2 dependencies met, ?3 now. At none left open the job is runnable.
+    at(Sql::wf_meet) =
+        "UPDATE jobq_jobs SET open_deps = open_deps - ?2,"
+        " state = CASE WHEN open_deps - ?2 > 0 THEN state"
+        " WHEN run_at > ?3 THEN 'scheduled' ELSE 'available' END"
+        " WHERE id = ?1 AND state = 'pending' RETURNING state, queue";
+    // The error entry of a job cancelled by a workflow rule (as encode_error writes one):
+    // ?2 now, ?3 message, ?4 kind.
+    const std::string cancel_entry =
+        "json_insert(errors, '$[#]', json_object('attempt', attempt, 'at', ?2, 'kind', ?4,"
+        " 'message', ?3))";
+    // ?1 job, ?2 now, ?3 message, ?4 kind.
+    at(Sql::wf_cancel_pending) =
+        "UPDATE jobq_jobs SET state = 'cancelled', finished_at = ?2, errors = " + cancel_entry +
+        " WHERE id = ?1 AND state = 'pending'";
+    // ?1 a claimed job: its dependencies as they stand.
+    at(Sql::wf_upstream) =
+        "SELECT j.step, j.id, j.state, j.result, json_extract(j.errors, '$[#-1].message')"
+        " FROM jobq_job_deps d JOIN jobq_jobs j ON j.id = d.dep_id WHERE d.job_id = ?1"
+        " ORDER BY j.id";
+    at(Sql::wf_open_left) =
+        "SELECT 1 FROM jobq_jobs WHERE workflow_id = ?1 AND " + unfinished + " LIMIT 1";
+    at(Sql::wf_discarded_any) =
+        "SELECT 1 FROM jobq_jobs WHERE workflow_id = ?1 AND state = 'discarded' LIMIT 1";
+    at(Sql::wf_state_counts) =
+        "SELECT state, count(*) FROM jobq_jobs WHERE workflow_id = ?1 GROUP BY state";
+    at(Sql::wf_failed_ids) =
+        "SELECT id FROM jobq_jobs WHERE workflow_id = ?1"
+        " AND (state = 'discarded' OR state = 'cancelled') ORDER BY id LIMIT 1000";
+    // ?1 id, ?2 state, ?3 finished_at.
+    at(Sql::wf_finish) =
+        "UPDATE jobq_workflows SET state = ?2, finished_at = ?3 WHERE id = ?1"
+        " AND state = 'running'";
+    at(Sql::wf_set_callbacks) = "UPDATE jobq_workflows SET callbacks = ?2 WHERE id = ?1";
+    at(Sql::wf_members) =
+        "SELECT id, step, state, attempt, max_attempts FROM jobq_jobs WHERE workflow_id = ?1"
+        " ORDER BY id";
+    at(Sql::wf_edges) =
+        "SELECT d.job_id, d.dep_id, d.ignore_discarded, d.ignore_cancelled"
+        " FROM jobq_jobs j JOIN jobq_job_deps d ON d.job_id = j.id WHERE j.workflow_id = ?1"
+        " ORDER BY d.job_id, d.dep_id";
+    // ?1 job, ?2 state, ?3 open dependencies, ?4 now.
+    at(Sql::wf_rearm) =
+        "UPDATE jobq_jobs SET state = ?2, open_deps = ?3, run_at = ?4, finished_at = NULL,"
+        " lease_expires_at = NULL, result = NULL,"
+        " max_attempts = max(max_attempts, attempt + 1)"
+        " WHERE id = ?1 AND (state = 'discarded' OR state = 'cancelled') RETURNING queue";
+    at(Sql::wf_reopen) =
+        "UPDATE jobq_workflows SET state = 'running', finished_at = NULL WHERE id = ?1";
+    at(Sql::wf_running_jobs) =
+        "SELECT id, queue, kind, tenant FROM jobq_jobs WHERE workflow_id = ?1"
+        " AND state = 'running'";
+    // ?1 workflow, ?2 now, ?3 message, ?4 kind.
+    at(Sql::wf_cancel_all) =
+        "UPDATE jobq_jobs SET state = 'cancelled', finished_at = ?2, lease_expires_at = NULL,"
+        " errors = " + cancel_entry + " WHERE workflow_id = ?1 AND " + unfinished;
+    // ?1 now, ?2 limit.
+    at(Sql::wf_due_deadlines) =
+        "SELECT id FROM jobq_workflows WHERE state = 'running' AND deadline <= ?1 LIMIT ?2";
+    at(Sql::wf_unsettled) =
+        "SELECT w.id FROM jobq_workflows w WHERE w.state = 'running' AND NOT EXISTS"
+        " (SELECT 1 FROM jobq_jobs j WHERE j.workflow_id = w.id AND " + unfinished +
+        ") LIMIT ?1";
+    // ?1 cutoff (the latest of the cutoffs given), ?2 limit.
+    at(Sql::wf_prune_candidates) =
+        "SELECT id, finished_at FROM jobq_workflows WHERE state <> 'running'"
+        " AND finished_at < ?1 ORDER BY finished_at LIMIT ?2";
+    at(Sql::wf_distinct_states) =
+        "SELECT DISTINCT state FROM jobq_jobs WHERE workflow_id = ?1";
+    at(Sql::wf_delete_edges) =
+        "DELETE FROM jobq_job_deps WHERE job_id IN"
+        " (SELECT id FROM jobq_jobs WHERE workflow_id = ?1)";
+    at(Sql::wf_delete_jobs) = "DELETE FROM jobq_jobs WHERE workflow_id = ?1";
+    at(Sql::wf_delete) = "DELETE FROM jobq_workflows WHERE id = ?1";
+    at(Sql::job_delete_edges) = "DELETE FROM jobq_job_deps WHERE job_id = ?1";
+    // ?1 below this id, ?2 state, ?3 kind, ?4 tenant (NULL: any), ?5 limit.
+    at(Sql::wf_list) = "SELECT " + wf_cols +
+                       " FROM jobq_workflows WHERE id < ?1 AND (?2 IS NULL OR state = ?2)"
+                       " AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR tenant = ?4)"
+                       " ORDER BY id DESC LIMIT ?5";
+    at(Sql::wf_jobs) = "SELECT " + cols + " FROM jobq_jobs WHERE workflow_id = ?1 ORDER BY id";
+
     // ---- cron schedules (sql/002_schedules.sql) ----
     // ?1..?10 in schedule_columns order.
     at(Sql::schedule_insert) = "INSERT INTO jobq_schedules (" + schedule_cols +

@@ -7,14 +7,9 @@
 
 #include <vector>
 
-namespace jobq {
+#include "jobq/batch_spec.hpp"
 
-/// A callback a batch can have, each a job of a kind the user names.
-enum class BatchCallback {
-    all_completed,  ///< every job of the batch completed
-    any_discarded,  ///< a job of the batch was discarded (the first time only)
-    all_finished,   ///< every job reached a terminal state, however it ended
-};
+namespace jobq {
 
 /// The batch's jobs as the store counts them now.
 struct BatchCounts {

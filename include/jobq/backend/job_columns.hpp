@@ -23,7 +23,7 @@ namespace jobq::detail {
 inline constexpr std::string_view job_columns =
     "id, kind, queue, tenant, payload, priority, state, attempt, max_attempts, created_at, "
     "run_at, attempted_at, finished_at, lease_expires_at, worker_id, timeout_us, unique_key, "
-    "tags, errors, result, retry_policy";
+    "tags, errors, result, retry_policy, workflow_id, step";
 
 /// Positions in `job_columns`.
 enum JobColumn : int {
@@ -48,6 +48,9 @@ enum JobColumn : int {
     c_errors,
     c_result,
     c_retry_policy,
+    c_workflow_id,
+    c_step,
+    job_column_count,
 };
 
 /// Serialises JSON that may hold invalid UTF-8 (handler or operator text) with replacement
@@ -112,6 +115,8 @@ Job read_job_row(const Row& row) {
     if (!row.is_null(c_retry_policy)) {
         job.retry_policy = parse_retry_policy(job.id, row.text(c_retry_policy));
     }
+    if (!row.is_null(c_workflow_id)) job.workflow_id = row.int64(c_workflow_id);
+    job.step = row.text(c_step);
     return job;
 }
 

@@ -33,6 +33,11 @@ struct NewJob {
     std::string unique_key;    ///< effective key (tenant scope applied); empty: not unique
     std::vector<JobState> unique_states;    ///< a job in one of these states blocks a duplicate
     std::optional<Timestamp> unique_since;  ///< only jobs created at or after this block
+    // Set by a backend for a job of a workflow or batch (Store::insert_workflow); a plain
+    // job leaves them empty.
+    WorkflowId workflow_id = 0;  ///< 0: none
+    std::string step;            ///< its name in the workflow
+    int open_deps = 0;           ///< dependencies not yet met (state pending while > 0)
 };
 
 /// Validates `spec` against `limits` (throws Error naming the field; the payload's size too)

@@ -20,6 +20,7 @@
 #include "jobq/backend/new_job.hpp"
 #include "jobq/backend/schedule_requests.hpp"
 #include "jobq/backend/wait_facts.hpp"
+#include "jobq/backend/workflow_plan.hpp"
 #include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_filter.hpp"
@@ -30,6 +31,7 @@
 #include "jobq/schedule_record.hpp"
 #include "jobq/wait_reason.hpp"
 #include "jobq/worker_record.hpp"
+#include "jobq/workflow_record.hpp"
 
 namespace jobq {
 
@@ -110,6 +112,10 @@ struct Outcome {
     bool refund_attempt = false;        ///< max_attempts += 1 so this attempt is not spent
     std::optional<Timestamp> only_if_lease_expired_by;  ///< rescuer: also require the lease to
                                                         ///< have expired at this time
+    /// The job's workflow or batch (Job::workflow_id), 0 when none: a terminal outcome of such
+    /// a job also releases or cancels the jobs waiting for it, in the same transaction. Set by
+    /// whoever read the job; a store needs no lookup for the jobs of no workflow.
+    WorkflowId workflow_id = 0;
 };
 
 /// The job after an operator action, and whether the action changed it.
@@ -261,6 +267,46 @@ class Store {
     /// Every waiting job (pending, scheduled, available, retryable) counted per (queue, kind,
     /// tenant, state), due scheduled/retryable jobs as available. One scan: for metrics.
     virtual std::vector<WaitGroup> wait_groups(Timestamp now) = 0;
+
+    // ---- workflows and batches (workflow_record.hpp, workflow_plan.hpp) --------------------
+    //
+    // A job of a workflow that still has open dependencies is `pending`. Whenever a job of a
+    // workflow reaches a terminal state (complete(), cancel(), remove() of a waiting-on job,
+    // the calls below), the same transaction carries its end to the jobs waiting for it
+    // (release_dependents: O(its dependents), never a scan) and, when it was the workflow's
+    // last unfinished job, settles the workflow (its state and finished_at; a batch's due
+    // callbacks enqueued once, with batch_callback_payload). A transaction that cannot tell
+    // for sure whether a concurrent one finished the rest leaves that to settle_workflows().
+    // retry() of a workflow's discarded or cancelled job is rerun_workflow() of that job;
+    // prune() keeps every job of an unfinished workflow and deletes a finished one whole,
+    // once it is past the cutoff of each state its jobs ended in.
+
+    /// Inserts a workflow or batch and its jobs in one transaction, each job started as
+    /// place_workflow_jobs() says, its dependency edges written; writes nothing when it throws.
+    /// A batch without jobs is settled at once (its callbacks due). Returns the ids, job ids
+    /// in the order of NewWorkflow::spec_index.
+    virtual WorkflowInsert insert_workflow(const NewWorkflow& workflow) = 0;
+    /// Adds `workflow`'s jobs to the stored workflow `id` (name, kind and deadline are not
+    /// changed), in one transaction; a finished workflow runs again. Throws not_found.
+    virtual WorkflowInsert append_workflow(WorkflowId id, const NewWorkflow& workflow) = 0;
+    /// The workflow with its jobs and edges, or nullopt.
+    virtual std::optional<WorkflowRecord> workflow(WorkflowId id) = 0;
+    /// Workflows matching the filter, newest first.
+    virtual WorkflowPage workflows(const WorkflowFilter& filter) = 0;
+    /// Cancels every unfinished job of the workflow, running ones as cancel() does, each with
+    /// an error of kind "cancel"; the workflow ends cancelled. Returns how many jobs it
+    /// cancelled; nullopt when there is no such workflow.
+    virtual std::optional<std::int64_t> cancel_workflow(WorkflowId id, Timestamp now) = 0;
+    /// Re-arms what plan_rerun() chooses (the whole workflow, or `job` and what waits on it):
+    /// each job pending or available at `now` with its open dependencies counted, one more
+    /// attempt when it ran out, completed jobs untouched; the workflow runs again. Returns how
+    /// many jobs it re-armed; nullopt when there is no such workflow.
+    virtual std::optional<std::int64_t> rerun_workflow(WorkflowId id, std::optional<JobId> job,
+                                                       Timestamp now) = 0;
+    /// Maintenance, for the Scheduler: workflows past their deadline get their unfinished jobs
+    /// cancelled (error kind "deadline") and end cancelled; running workflows whose jobs have
+    /// all finished are settled. At most `limit` workflows. Returns how many it changed.
+    virtual std::int64_t settle_workflows(Timestamp now, int limit) = 0;
 
     /// Wake-ups for this store's queues (in-process for SQLite, LISTEN/NOTIFY for PostgreSQL).
     virtual Notifier& notifier() = 0;

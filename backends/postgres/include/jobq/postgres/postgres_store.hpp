@@ -94,6 +94,15 @@ class PostgresStore final : public Store {
     std::vector<WorkerRecord> workers(Timestamp now) override;
     std::optional<WaitFacts> wait_facts(JobId id, Timestamp now) override;
     std::vector<WaitGroup> wait_groups(Timestamp now) override;
+
+    WorkflowInsert insert_workflow(const NewWorkflow& workflow) override;
+    WorkflowInsert append_workflow(WorkflowId id, const NewWorkflow& workflow) override;
+    std::optional<WorkflowRecord> workflow(WorkflowId id) override;
+    WorkflowPage workflows(const WorkflowFilter& filter) override;
+    std::optional<std::int64_t> cancel_workflow(WorkflowId id, Timestamp now) override;
+    std::optional<std::int64_t> rerun_workflow(WorkflowId id, std::optional<JobId> job,
+                                               Timestamp now) override;
+    std::int64_t settle_workflows(Timestamp now, int limit) override;
     Notifier& notifier() override;
 
     /// Transactional enqueue: inserts inside the caller's own open transaction (any
@@ -102,6 +111,10 @@ class PostgresStore final : public Store {
     /// writes nothing on bad input).
     std::vector<InsertResult> enqueue_in(pqxx::transaction_base& tx, std::span<const JobSpec> specs,
                                          const Clock& clock = system_clock());
+    /// A workflow (WorkflowSpec) inserted in the caller's transaction the same way: all of it
+    /// if and only if the caller commits. A refused workflow leaves the transaction usable.
+    WorkflowInsert enqueue_in(pqxx::transaction_base& tx, const WorkflowSpec& spec,
+                              const Clock& clock = system_clock());
     /// One-job form of enqueue_in.
     InsertResult enqueue_in(pqxx::transaction_base& tx, const JobSpec& spec,
                             const Clock& clock = system_clock());
@@ -121,8 +134,11 @@ class PostgresStore final : public Store {
     };
     ClaimPaths claim_paths() const noexcept;
 
-  private:
+    /// The state behind the store; defined in the backend's sources only (helpers there
+    /// take it by name).
     struct Impl;
+
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -106,6 +106,15 @@ class SqliteStore final : public Store {
     std::vector<WorkerRecord> workers(Timestamp now) override;
     std::optional<WaitFacts> wait_facts(JobId id, Timestamp now) override;
     std::vector<WaitGroup> wait_groups(Timestamp now) override;
+
+    WorkflowInsert insert_workflow(const NewWorkflow& workflow) override;
+    WorkflowInsert append_workflow(WorkflowId id, const NewWorkflow& workflow) override;
+    std::optional<WorkflowRecord> workflow(WorkflowId id) override;
+    WorkflowPage workflows(const WorkflowFilter& filter) override;
+    std::optional<std::int64_t> cancel_workflow(WorkflowId id, Timestamp now) override;
+    std::optional<std::int64_t> rerun_workflow(WorkflowId id, std::optional<JobId> job,
+                                               Timestamp now) override;
+    std::int64_t settle_workflows(Timestamp now, int limit) override;
     Notifier& notifier() override;
 
     /// Transactional enqueue: inserts on the caller's own connection to the same database
@@ -115,6 +124,10 @@ class SqliteStore final : public Store {
     /// other processes see it at their next poll.
     std::vector<InsertResult> enqueue_in(sqlite3* connection, std::span<const JobSpec> specs,
                                          const Clock& clock = system_clock());
+    /// A workflow (WorkflowSpec) inserted on the caller's connection the same way: all of it
+    /// if and only if the caller's transaction commits.
+    WorkflowInsert enqueue_in(sqlite3* connection, const WorkflowSpec& spec,
+                              const Clock& clock = system_clock());
     /// One-job form of enqueue_in.
     InsertResult enqueue_in(sqlite3* connection, const JobSpec& spec,
                             const Clock& clock = system_clock());
@@ -125,8 +138,11 @@ class SqliteStore final : public Store {
     /// its writes throw Error(storage).
     bool read_only() const noexcept;
 
-  private:
+    /// The state behind the store; defined in the backend's sources only (helpers there
+    /// take it by name).
     struct Impl;
+
+  private:
     std::unique_ptr<Impl> impl_;
 };
 
