@@ -25,6 +25,7 @@
 #include "faulty_disk.hpp"
 #include "jobq/backend/notifier.hpp"
 #include "jobq/error.hpp"
+#include "jobq/workflow_spec.hpp"
 #include "jobq/queue.hpp"
 #include "jobq/registry.hpp"
 #include "jobq/sqlite/sqlite_store.hpp"
@@ -178,6 +179,38 @@ TEST_CASE("enqueue_in: no job exists when the caller's transaction rolls back") 
     CHECK_FALSE(store.get(r.id).has_value());
     CHECK(job_count(store) == 0);
     CHECK(app.count("SELECT count(*) FROM orders") == 0);
+}
+
+TEST_CASE("enqueue_in: a workflow is all there once the caller commits, and none on rollback") {
+    TempDir dir;
+    SqliteStore store(dir.file(), migrated());
+    RawConnection app(dir.file());
+    app.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY)");
+    const WorkflowSpec spec = WorkflowSpec{"ship"}
+                                  .add("pack", JobSpec{"order.pack"})
+                                  .add("ship", JobSpec{"order.ship"}, {"pack"});
+
+    app.exec("BEGIN");
+    app.exec("INSERT INTO orders DEFAULT VALUES");
+    store.enqueue_in(app.get(), spec);
+    app.exec("ROLLBACK");
+    CHECK(job_count(store) == 0);
+    CHECK(store.workflows({}).workflows.empty());
+
+    app.exec("BEGIN");
+    app.exec("INSERT INTO orders DEFAULT VALUES");
+    CHECK(error_code_of([&] {
+              store.enqueue_in(app.get(), WorkflowSpec{"loop"}.add("a", JobSpec{"k"}, {"a"}));
+          }) == ErrorCode::invalid_argument);
+    const WorkflowInsert w = store.enqueue_in(app.get(), spec);
+    CHECK_FALSE(store.workflow(w.id).has_value());  // not committed yet
+    app.exec("COMMIT");
+    const std::optional<WorkflowRecord> rec = store.workflow(w.id);
+    REQUIRE(rec.has_value());
+    CHECK(rec->jobs.size() == 2);
+    CHECK(store.get(w.job_ids[0])->state == JobState::available);
+    CHECK(store.get(w.job_ids[1])->state == JobState::pending);
+    CHECK(app.count("SELECT count(*) FROM orders") == 1);
 }
 
 TEST_CASE("enqueue_in: a bad spec throws and writes nothing, leaving the caller's work intact") {

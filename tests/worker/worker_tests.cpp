@@ -3,6 +3,7 @@
 
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <atomic>
+#include <map>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -558,4 +559,36 @@ TEST_CASE("a handler that calls request_stop() lets io.run() return; a later sto
     CHECK(h.store.get(id)->state == jobq::JobState::completed);
     CHECK_FALSE(worker->running());
     require_returns_within([&] { worker->stop(); }, "stop() after io.run() returned");
+}
+
+TEST_CASE("a workflow runs in dependency order and each step reads its dependencies' results") {
+    Harness h;
+    h.registry.add("wf.extract", [](jobq::JobContext&) -> asio::awaitable<json> {
+        co_return json{{"rows", 3}};
+    });
+    h.registry.add("wf.transform", [](jobq::JobContext& ctx) -> asio::awaitable<json> {
+        const int rows = ctx.dependency_result("extract").at("rows").get<int>();
+        co_return rows * ctx.payload().at("factor").get<int>();
+    });
+    h.registry.add("wf.load", [](jobq::JobContext& ctx) -> asio::awaitable<json> {
+        CHECK_THROWS_AS(ctx.dependency_result("nope"), jobq::Error);
+        co_return ctx.dependency_results();
+    });
+    const jobq::WorkflowInsert w = h.queue.enqueue_workflow(
+        jobq::WorkflowSpec{"etl"}
+            .add("load", jobq::JobSpec{"wf.load"}, {"double", "triple"})
+            .add("extract", jobq::JobSpec{"wf.extract"})
+            .add("double", jobq::JobSpec{"wf.transform", {{"factor", 2}}}, {"extract"})
+            .add("triple", jobq::JobSpec{"wf.transform", {{"factor", 3}}}, {"extract"}));
+    h.start();
+    const jobq::Job load = h.wait_for_state(w.job_ids[0], jobq::JobState::completed);
+    CHECK(load.result == json{{"double", 6}, {"triple", 9}});
+    const std::optional<jobq::WorkflowRecord> rec = h.queue.workflow(w.id);
+    REQUIRE(rec.has_value());
+    CHECK(rec->summary.state == jobq::WorkflowState::completed);
+    // Each step started only after what it waits for had finished.
+    std::map<std::string, jobq::Job> by_step;
+    for (const jobq::Job& j : rec->jobs) by_step[j.step] = j;
+    CHECK(*by_step["double"].attempted_at >= *by_step["extract"].finished_at);
+    CHECK(*by_step["load"].attempted_at >= *by_step["triple"].finished_at);
 }
