@@ -164,6 +164,15 @@ Job Queue::retry(JobId id) {
                                 id),
                     "id");
     }
+    if (!r.changed && job.workflow_id != 0 &&
+        (job.state == JobState::cancelled || job.state == JobState::discarded)) {
+        throw Error(ErrorCode::invalid_state,
+                    fmt::format("job {} waits on a dependency that stays discarded or cancelled "
+                                "(policy cancel); rerun the workflow (retry_workflow {}) or that "
+                                "dependency first",
+                                id, job.workflow_id),
+                    "id");
+    }
     if (r.changed) store_.notifier().notify(job.queue);
     return job;
 }

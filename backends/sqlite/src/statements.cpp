@@ -144,10 +144,16 @@ std::array<std::string, sql_count> build() {
         "SELECT id FROM jobq_jobs WHERE state = ?1 AND finished_at < ?2"
         " AND workflow_id IS NULL LIMIT ?3";
     // ---- workflows and batches (sql/004_workflows.sql) ----
-    // Unfinished states, spelled so the (workflow_id, state) index answers with two seeks:
-    // 'available', then everything after 'discarded' (pending, retryable, running, scheduled);
-    // the terminal states (cancelled, completed, discarded) sort between them.
+    // Unfinished states: 'available', and everything after 'discarded' (pending, retryable,
+    // running, scheduled); the terminal states (cancelled, completed, discarded) sort between.
+    // Where a workflow's jobs are searched, each half is one seek into the (workflow_id, state)
+    // index (an OR of the two scans every job of the workflow; an IN list builds a b-tree).
     const std::string unfinished = "(state = 'available' OR state > 'discarded')";
+    auto any_unfinished = [](const std::string& workflow) {
+        return "(EXISTS (SELECT 1 FROM jobq_jobs WHERE workflow_id = " + workflow +
+               " AND state > 'discarded') OR EXISTS (SELECT 1 FROM jobq_jobs WHERE"
+               " workflow_id = " + workflow + " AND state = 'available'))";
+    };
     const std::string wf_cols =
         "id, name, kind, state, tenant, deadline, created_at, finished_at, callbacks";
     // ?1 name, ?2 kind, ?3 tenant, ?4 deadline, ?5 created_at, ?6 callbacks.
@@ -184,8 +190,7 @@ std::array<std::string, sql_count> build() {
         "SELECT j.step, j.id, j.state, j.result, json_extract(j.errors, '$[#-1].message')"
         " FROM jobq_job_deps d JOIN jobq_jobs j ON j.id = d.dep_id WHERE d.job_id = ?1"
         " ORDER BY j.id";
-    at(Sql::wf_open_left) =
-        "SELECT 1 FROM jobq_jobs WHERE workflow_id = ?1 AND " + unfinished + " LIMIT 1";
+    at(Sql::wf_open_left) = "SELECT 1 WHERE " + any_unfinished("?1");
     at(Sql::wf_discarded_any) =
         "SELECT 1 FROM jobq_jobs WHERE workflow_id = ?1 AND state = 'discarded' LIMIT 1";
     at(Sql::wf_state_counts) =
@@ -223,10 +228,8 @@ std::array<std::string, sql_count> build() {
     // ?1 now, ?2 limit.
     at(Sql::wf_due_deadlines) =
         "SELECT id FROM jobq_workflows WHERE state = 'running' AND deadline <= ?1 LIMIT ?2";
-    at(Sql::wf_unsettled) =
-        "SELECT w.id FROM jobq_workflows w WHERE w.state = 'running' AND NOT EXISTS"
-        " (SELECT 1 FROM jobq_jobs j WHERE j.workflow_id = w.id AND " + unfinished +
-        ") LIMIT ?1";
+    at(Sql::wf_unsettled) = "SELECT w.id FROM jobq_workflows w WHERE w.state = 'running'"
+                            " AND NOT " + any_unfinished("w.id") + " LIMIT ?1";
     // ?1 cutoff (the latest of the cutoffs given), ?2 limit.
     at(Sql::wf_prune_candidates) =
         "SELECT id, finished_at FROM jobq_workflows WHERE state <> 'running'"
