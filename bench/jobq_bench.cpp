@@ -2,6 +2,8 @@
 //
 //   jobq-bench --db PATH_OR_URL --workload W --jobs N [--concurrency C] [--batch B]
 //              [--interval-us U]
+//   jobq-bench --db PATH_OR_URL --workload workflow [--workflows W] [--fanout F]
+//              [--concurrency C]
 //
 // Workloads (what is timed):
 //   bulk-enqueue  N jobs through Queue::enqueue_many in batches of B (default 1000)
@@ -18,6 +20,17 @@
 //                 Store::complete, in turn, until none is left (on a store that completes
 //                 with claims, as a worker does: each batch's outcomes ride on the next
 //                 claim): the store's own cost of claim+complete, without a worker
+//   workflow      W workflows (default 100), each a root -> F children (default 100) -> one
+//                 collector that waits for all the children, are enqueued first (not timed;
+//                 W * (F + 2) jobs, 10,200 by default: --jobs is not taken, it is implied);
+//                 then one Worker with concurrency C (default 100), set up as for `process`,
+//                 runs them: worker start -> last outcome committed, jobs/s over all jobs.
+//                 Children return a small result that each collector reads at claim time
+//                 (JobContext::dependency_results). Also: per-workflow latency, root handler
+//                 start -> collector handler end, p50/p95/max in ms. Checked afterwards:
+//                 every job completed (none left pending), each collector ran exactly once
+//                 and saw all F results, every workflow is `completed` in the store.
+//                 Compare with `process --jobs W*(F+2)` (same worker, same C).
 //   claim-cost    N available jobs are inserted (untimed; PostgreSQL is then vacuumed and
 //                 analyzed, as autovacuum would have); 50 claims of B (default 10) jobs each
 //                 are timed, p50/p95 in µs
@@ -60,6 +73,8 @@
 #include "jobq/queue.hpp"
 #include "jobq/registry.hpp"
 #include "jobq/worker.hpp"
+#include "jobq/workflow_record.hpp"
+#include "jobq/workflow_spec.hpp"
 
 #ifdef JOBQ_TOOLS_HAVE_POSTGRES
 #include <pqxx/pqxx>
@@ -76,9 +91,11 @@ using jobq::tools::parse_integer_flag;
 
 constexpr std::string_view usage =
     "usage: jobq-bench --db PATH_OR_URL --workload "
-    "bulk-enqueue|enqueue|process|store-loop|latency|claim-cost\n"
+    "bulk-enqueue|enqueue|process|store-loop|latency|claim-cost|workflow\n"
     "                  --jobs N [--concurrency C] [--batch B] [--interval-us U]\n"
     "                  [--limits none|idle]\n"
+    "                  workflow: [--workflows W] [--fanout F] instead of --jobs (W*(F+2) jobs;\n"
+    "                  defaults 100 and 100)\n"
     "--limits idle sets a concurrency cap and a rate limit on the queue and the kind that are\n"
     "far above what the run reaches: the cost of limits that are configured but never bind.\n";
 
@@ -90,6 +107,8 @@ struct Options {
     int batch = 0;        // 0: the workload's default
     int interval_us = 2000;
     std::string limits = "none";  // none | idle
+    int workflows = 100;          // workflow only
+    int fanout = 100;             // workflow only
 };
 
 Options parse_args(int argc, char** argv) {
@@ -117,6 +136,11 @@ Options parse_args(int argc, char** argv) {
             o.concurrency = static_cast<int>(parse_integer_flag(flag, value, 1));
         } else if (flag == "--batch") {
             o.batch = static_cast<int>(parse_integer_flag(flag, value, 1));
+        } else if (flag == "--workflows") {
+            o.workflows = static_cast<int>(parse_integer_flag(flag, value, 1));
+        } else if (flag == "--fanout") {
+            o.fanout = static_cast<int>(parse_integer_flag(
+                flag, value, 1, static_cast<std::int64_t>(jobq::max_workflow_jobs) - 2));
         } else if (flag == "--interval-us") {
             o.interval_us = static_cast<int>(parse_integer_flag(flag, value, 0));
         } else {
@@ -124,16 +148,24 @@ Options parse_args(int argc, char** argv) {
         }
     }
     if (o.db.empty()) throw BadArgs("--db is required (the database is deleted and recreated)");
-    if (o.jobs == 0) throw BadArgs("--jobs is required");
     if (o.workload != "bulk-enqueue" && o.workload != "enqueue" && o.workload != "process" &&
-        o.workload != "store-loop" && o.workload != "latency" && o.workload != "claim-cost") {
+        o.workload != "store-loop" && o.workload != "latency" && o.workload != "claim-cost" &&
+        o.workload != "workflow") {
         throw BadArgs(fmt::format("--workload: unknown workload '{}'", o.workload));
     }
+    if (o.workload == "workflow") {
+        // The shape fixes the count; a --jobs that disagreed with it would mislead.
+        if (o.jobs != 0) throw BadArgs("--jobs: workflow takes --workflows and --fanout");
+        o.jobs = static_cast<std::int64_t>(o.workflows) * (o.fanout + 2);
+    }
+    if (o.jobs == 0) throw BadArgs("--jobs is required");
     if (o.batch == 0) {
         o.batch = o.workload == "claim-cost" ? 10 : o.workload == "store-loop" ? 100 : 1000;
     }
     if (o.concurrency == 0) {
-        o.concurrency = o.workload == "process" ? 100 : o.workload == "latency" ? 10 : 1;
+        o.concurrency = o.workload == "process" || o.workload == "workflow" ? 100
+                        : o.workload == "latency"                           ? 10
+                                                                            : 1;
     }
     return o;
 }
@@ -315,11 +347,10 @@ void enqueue_noops(const Options& o, Target& t) {
     }
 }
 
-nlohmann::json process(const Options& o, Target& t) {
-    enqueue_noops(o, t);
-
-    jobq::Registry registry;
-    registry.add("bench.noop", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });
+// Runs one Worker with concurrency C over the registry's kinds until o.jobs attempts have
+// completed and their outcomes are committed; returns the seconds from worker start to the
+// last commit. Throws when an attempt ends otherwise or the store refuses an outcome.
+double run_worker(const Options& o, Target& t, jobq::Registry& registry) {
     IoThread runner;
 
     // The main thread sleeps through the run, so that it takes no CPU from the worker: it
@@ -358,6 +389,15 @@ nlohmann::json process(const Options& o, Target& t) {
     }
     const double s = seconds_between(start, Clock::now());
     worker.stop();
+    return s;
+}
+
+nlohmann::json process(const Options& o, Target& t) {
+    enqueue_noops(o, t);
+
+    jobq::Registry registry;
+    registry.add("bench.noop", [](jobq::JobContext&) -> asio::awaitable<void> { co_return; });
+    const double s = run_worker(o, t, registry);
 
     const std::int64_t completed = count_in_state(*t.store, jobq::JobState::completed);
     if (completed != o.jobs) {
@@ -540,6 +580,140 @@ nlohmann::json claim_cost(const Options& o, Target& t) {
     return j;
 }
 
+// W workflows of root -> F children -> collector, enqueued untimed; then one Worker set up as
+// in process() runs them all. The children's results reach the collector through the claim
+// (Job::upstream), so the claim-time read of dependency results is part of the figure.
+nlohmann::json workflow(const Options& o, Target& t) {
+    const auto workflows = static_cast<std::size_t>(o.workflows);
+    const int fanout = o.fanout;
+    {
+        jobq::Queue queue{*t.store};
+        for (std::size_t w = 0; w < workflows; ++w) {
+            jobq::WorkflowSpec spec{fmt::format("bench-{}", w)};
+            const nlohmann::json at{{"w", w}};
+            spec.add("root", jobq::JobSpec{"bench.wf.root", at});
+            std::vector<std::string> children;
+            children.reserve(static_cast<std::size_t>(fanout));
+            for (int c = 0; c < fanout; ++c) {
+                children.push_back(fmt::format("c{}", c));
+                spec.add(children.back(), jobq::JobSpec{"bench.wf.child", {{"c", c}}}, {"root"});
+            }
+            spec.add("collect", jobq::JobSpec{"bench.wf.collect", at}, std::move(children));
+            queue.enqueue_workflow(spec);
+        }
+    }
+
+    // Per workflow (by the payload's "w"): when its root started, when its collector ended,
+    // how often the collector ran, and whether it saw every child's result.
+    std::mutex times_mutex;
+    std::vector<Clock::time_point> root_start(workflows), collect_end(workflows);
+    std::vector<int> collector_runs(workflows, 0);
+    std::vector<std::string> bad_inputs;
+    // The sum of the children's "c" values that a collector must see: 0 + 1 + ... + F-1.
+    const std::int64_t expected_sum = static_cast<std::int64_t>(fanout) * (fanout - 1) / 2;
+
+    jobq::Registry registry;
+    registry.add("bench.wf.root", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
+        const auto w = ctx.payload().at("w").get<std::size_t>();
+        const Clock::time_point now = Clock::now();
+        const std::lock_guard lock(times_mutex);
+        root_start.at(w) = now;
+        co_return;
+    });
+    registry.add("bench.wf.child", [](jobq::JobContext& ctx) -> asio::awaitable<nlohmann::json> {
+        co_return nlohmann::json{{"c", ctx.payload().at("c")}};
+    });
+    registry.add("bench.wf.collect", [&](jobq::JobContext& ctx) -> asio::awaitable<void> {
+        const auto w = ctx.payload().at("w").get<std::size_t>();
+        const nlohmann::json results = ctx.dependency_results();
+        std::int64_t sum = 0;
+        bool whole = results.size() == static_cast<std::size_t>(fanout);
+        for (const auto& [name, result] : results.items()) {
+            if (!result.is_object() || !result.contains("c")) {
+                whole = false;
+                break;
+            }
+            sum += result["c"].get<std::int64_t>();
+        }
+        const Clock::time_point now = Clock::now();
+        const std::lock_guard lock(times_mutex);
+        collect_end.at(w) = now;
+        ++collector_runs.at(w);
+        if ((!whole || sum != expected_sum) && bad_inputs.size() < 5) {
+            bad_inputs.push_back(fmt::format("workflow {}: collector saw {} results summing to {}",
+                                             w, results.size(), sum));
+        }
+        co_return;
+    });
+    const double s = run_worker(o, t, registry);
+
+    // Checked untimed: the handlers' view first, then the store's.
+    if (!bad_inputs.empty()) throw std::runtime_error(bad_inputs.front());
+    for (std::size_t w = 0; w < workflows; ++w) {
+        if (collector_runs[w] != 1) {
+            throw std::runtime_error(
+                fmt::format("workflow {}: its collector ran {} times", w, collector_runs[w]));
+        }
+    }
+    std::int64_t completed = 0;
+    for (const jobq::QueueStats& q : t.store->stats(jobq::system_clock().now())) {
+        for (const jobq::JobState state : jobq::all_job_states) {
+            const std::int64_t n = q.count(state);
+            if (state == jobq::JobState::completed) {
+                completed += n;
+            } else if (n != 0) {
+                throw std::runtime_error(
+                    fmt::format("queue {}: {} jobs left {}", q.queue, n, jobq::to_string(state)));
+            }
+        }
+    }
+    if (completed != o.jobs) {
+        throw std::runtime_error(
+            fmt::format("the store holds {} completed jobs, expected {}", completed, o.jobs));
+    }
+    std::size_t finished_workflows = 0;
+    {
+        jobq::Queue queue{*t.store};
+        jobq::WorkflowFilter filter;
+        filter.limit = 500;
+        for (;;) {
+            const jobq::WorkflowPage page = queue.workflows(filter);
+            for (const jobq::WorkflowSummary& w : page.workflows) {
+                if (w.state != jobq::WorkflowState::completed) {
+                    throw std::runtime_error(
+                        fmt::format("workflow {} ended {}", w.name, jobq::to_string(w.state)));
+                }
+                ++finished_workflows;
+            }
+            if (!page.next_before_id) break;
+            filter.before_id = page.next_before_id;
+        }
+    }
+    if (finished_workflows != workflows) {
+        throw std::runtime_error(fmt::format("the store lists {} completed workflows, expected {}",
+                                             finished_workflows, workflows));
+    }
+
+    std::vector<double> latency_ms;
+    latency_ms.reserve(workflows);
+    for (std::size_t w = 0; w < workflows; ++w) {
+        latency_ms.push_back(
+            std::chrono::duration<double, std::milli>(collect_end[w] - root_start[w]).count());
+    }
+    std::sort(latency_ms.begin(), latency_ms.end());
+    auto ms = [](double v) {
+        return std::round(v * 10.0) / 10.0;
+    };
+    nlohmann::json j = result_line(o, t, o.jobs, s);
+    j["workflows"] = o.workflows;
+    j["fanout"] = o.fanout;
+    j["completed_in_store"] = completed;
+    j["workflow_p50_ms"] = ms(percentile(latency_ms, 50));
+    j["workflow_p95_ms"] = ms(percentile(latency_ms, 95));
+    j["workflow_max_ms"] = ms(latency_ms.back());
+    return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -564,6 +738,8 @@ int main(int argc, char** argv) {
             line = store_loop(o, target);
         } else if (o.workload == "claim-cost") {
             line = claim_cost(o, target);
+        } else if (o.workload == "workflow") {
+            line = workflow(o, target);
         } else {
             line = latency(o, target);
         }

@@ -99,6 +99,9 @@ if [[ $sqlite == 1 ]]; then
             run "$floor" --db "$db" --durability "$durability" --jobs 20000
             run "$bench" --db "$url" --workload process --jobs 20000 --concurrency 100
             run "$bench" --db "$url" --workload process --jobs 20000 --concurrency 10
+            # workflow vs process over the same 10,200 jobs (PERF.md: ratio >= 0.5), back to back
+            run "$bench" --db "$url" --workload process --jobs 10200 --concurrency 100
+            run "$bench" --db "$url" --workload workflow --workflows 100 --fanout 100 --concurrency 100
             run "$bench" --db "$url" --workload bulk-enqueue --jobs 100000 --batch 1000
             run "$bench" --db "$url" --workload enqueue --jobs "$enqueue_jobs"
             run "$bench" --db "$url" --workload latency --jobs 2000 --concurrency 10
@@ -122,6 +125,8 @@ if [[ -n $pg_url ]]; then
         run "$pg_floor" --url "$pg_raw" --jobs 20000 --batch 100 --connections 4
         run "$bench" --db "$pg" --workload process --jobs 20000 --concurrency 100
         run "$bench" --db "$pg" --workload process --jobs 20000 --concurrency 10
+        run "$bench" --db "$pg" --workload process --jobs 10200 --concurrency 100
+        run "$bench" --db "$pg" --workload workflow --workflows 100 --fanout 100 --concurrency 100
         run "$bench" --db "$pg" --workload bulk-enqueue --jobs 100000 --batch 1000
         run "$bench" --db "$pg" --workload enqueue --jobs 20000
         run "$bench" --db "$pg8" --workload enqueue --jobs 20000 --concurrency 8

@@ -283,7 +283,8 @@ WorkflowInsert Queue::append_workflow(WorkflowId id, const WorkflowSpec& jobs) {
 }
 
 WorkflowInsert Queue::enqueue_batch(const BatchSpec& spec) {
-    if (tenant_.empty()) return store_.insert_workflow(to_new_workflow(spec, clock_.now(), limits_));
+    if (tenant_.empty())
+        return store_.insert_workflow(to_new_workflow(spec, clock_.now(), limits_));
     BatchSpec stamped{spec.name()};
     auto stamp = [this](JobSpec job) {
         if (!job.tenant().empty() && job.tenant() != tenant_) other_tenant(tenant_, job.tenant());
@@ -310,7 +311,8 @@ WorkflowPage Queue::workflows(const WorkflowFilter& filter) {
     WorkflowFilter scoped = filter;
     if (!scoped.tenant.empty()) detail::check_name("tenant", scoped.tenant);
     if (!tenant_.empty()) {
-        if (!scoped.tenant.empty() && scoped.tenant != tenant_) other_tenant(tenant_, scoped.tenant);
+        if (!scoped.tenant.empty() && scoped.tenant != tenant_)
+            other_tenant(tenant_, scoped.tenant);
         scoped.tenant = tenant_;
     }
     return store_.workflows(scoped);
@@ -330,6 +332,13 @@ std::int64_t Queue::retry_workflow(WorkflowId id, std::optional<JobId> from) {
         if (!job || job->workflow_id != id) {
             throw Error(ErrorCode::not_found,
                         fmt::format("job {} is not a job of workflow {}", *from, id), "from");
+        }
+        if (job->state != JobState::discarded && job->state != JobState::cancelled) {
+            throw Error(ErrorCode::invalid_state,
+                        fmt::format("job {} is {}: a rerun starts from a discarded or cancelled "
+                                    "job",
+                                    *from, to_string(job->state)),
+                        "from");
         }
     }
     const std::optional<std::int64_t> n = store_.rerun_workflow(id, from, clock_.now());

@@ -79,8 +79,11 @@ NewWorkflow to_new_workflow(const BatchSpec& spec, Timestamp now, const InputLim
     wf.jobs.reserve(spec.jobs().size());
     for (std::size_t i = 0; i < spec.jobs().size(); ++i) {
         // Batch jobs have no names of their own; their position names them.
-        wf.jobs.push_back({new_job_at(spec.jobs()[i], now, limits, i), fmt::format("{}", i), {},
-                           DependencyPolicy::cancel, DependencyPolicy::cancel});
+        wf.jobs.push_back({new_job_at(spec.jobs()[i], now, limits, i),
+                           fmt::format("{}", i),
+                           {},
+                           DependencyPolicy::cancel,
+                           DependencyPolicy::cancel});
         wf.spec_index.push_back(i);
     }
     wf.tenant = common_tenant(wf.jobs);
@@ -148,9 +151,9 @@ std::vector<PlacedJob> place_workflow_jobs(const NewWorkflow& wf,
                 d.stored_id = dep_id = st->second->id;
                 if (is_terminal(st->second->state)) ended = st->second->state;
             } else {
-                refuse(fmt::format("jobs[{}].deps[{}]", spec_pos[i], k),
-                       fmt::format("'{}' is not the name of a job of this workflow",
-                                   printable(dep)));
+                refuse(
+                    fmt::format("jobs[{}].deps[{}]", spec_pos[i], k),
+                    fmt::format("'{}' is not the name of a job of this workflow", printable(dep)));
             }
             p.deps.push_back(d);
             if (!ended) {
@@ -173,6 +176,16 @@ std::vector<PlacedJob> place_workflow_jobs(const NewWorkflow& wf,
 void release_dependents(DependencyGraph& graph,
                         std::vector<std::pair<JobId, DependencyEnd>> ended) {
     std::map<JobId, DependencyEnd> frontier(ended.begin(), ended.end());
+    const bool all_completed = std::all_of(frontier.begin(), frontier.end(), [](const auto& f) {
+        return f.second == DependencyEnd::completed;
+    });
+    if (all_completed && !frontier.empty()) {
+        // A completion meets the dependency under either policy (judge_dependency_end), and
+        // cancels nothing: one level, which the graph may take in one step.
+        std::vector<JobId> ids;
+        for (const auto& [id, end] : frontier) ids.push_back(id);
+        if (graph.meet_dependents(ids)) return;
+    }
     while (!frontier.empty()) {
         std::vector<JobId> ids;
         ids.reserve(frontier.size());
@@ -197,7 +210,7 @@ void release_dependents(DependencyGraph& graph,
         frontier.clear();
         if (cancels.empty()) break;
         const std::vector<std::pair<JobId, std::string>> cancel_list(cancels.begin(),
-                                                                      cancels.end());
+                                                                     cancels.end());
         for (const JobId id : graph.cancel(cancel_list)) {
             frontier.emplace(id, DependencyEnd::cancelled);
         }
@@ -205,8 +218,7 @@ void release_dependents(DependencyGraph& graph,
 }
 
 std::vector<RearmedJob> plan_rerun(std::span<const WorkflowMember> members,
-                                   std::span<const WorkflowEdge> edges,
-                                   std::optional<JobId> root) {
+                                   std::span<const WorkflowEdge> edges, std::optional<JobId> root) {
     std::unordered_map<JobId, const WorkflowMember*> by_id;
     by_id.reserve(members.size());
     for (const WorkflowMember& m : members) by_id.emplace(m.id, &m);
@@ -293,9 +305,9 @@ nlohmann::json batch_callback_payload(const nlohmann::json& own, WorkflowId id,
     std::int64_t total = 0;
     for (const std::int64_t n : counts) total += n;
     constexpr std::size_t shown = 1000;
-    std::vector<JobId> ids(failed_ids.begin(),
-                           failed_ids.begin() + static_cast<std::ptrdiff_t>(
-                                                    std::min(failed_ids.size(), shown)));
+    std::vector<JobId> ids(
+        failed_ids.begin(),
+        failed_ids.begin() + static_cast<std::ptrdiff_t>(std::min(failed_ids.size(), shown)));
     payload["batch"] = {
         {"id", id},
         {"name", name},
@@ -325,8 +337,8 @@ bool fired(const nlohmann::json& cb) {
 
 }  // namespace
 
-std::vector<std::size_t> due_callbacks(const nlohmann::json& stored,
-                                       const std::array<std::int64_t, all_job_states.size()>& counts) {
+std::vector<std::size_t> due_callbacks(
+    const nlohmann::json& stored, const std::array<std::int64_t, all_job_states.size()>& counts) {
     std::vector<std::size_t> out;
     if (!stored.is_array() || stored.empty()) return out;
     std::vector<BatchCallback> ran;
@@ -359,9 +371,9 @@ nlohmann::json callback_job(const nlohmann::json& cb, WorkflowId id, const std::
                             const std::vector<JobId>& failed_ids) {
     nlohmann::json job = cb.at("job");
     const auto c = parse_batch_callback(cb.value("on", std::string()));
-    job["payload"] = batch_callback_payload(job.value("payload", nlohmann::json::object()), id,
-                                            name, c.value_or(BatchCallback::all_finished), counts,
-                                            failed_ids);
+    job["payload"] =
+        batch_callback_payload(job.value("payload", nlohmann::json::object()), id, name,
+                               c.value_or(BatchCallback::all_finished), counts, failed_ids);
     return job;
 }
 

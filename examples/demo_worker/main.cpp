@@ -13,6 +13,9 @@
 //   demo.sleep  {"ms": N}        waits N ms on a timer (cancellable: stop, timeout, lost lease)
 //   demo.flaky  {"fail_times": N} fails attempts 1..N, then succeeds
 //   demo.fail                    always fails
+//   demo.echo   {...}            completes with its payload as its result
+//   demo.collect                 completes with its dependencies' results as its result, an
+//                                object by their names in the workflow
 //
 // SIGINT or SIGTERM stops it gracefully: running handlers get --grace-ms to finish, then are
 // cancelled and recorded so they run again; the exit status is 0 once every outcome is written.
@@ -49,6 +52,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common/flag_value.hpp"
 #include "common/open_store.hpp"
@@ -186,6 +190,18 @@ void register_kinds(jobq::Registry& registry, const StartLog& log, const std::st
         throw std::runtime_error("demo.fail: this job always fails");
         co_return;  // makes the lambda a coroutine
     });
+    // The two ends of a workflow demo: echo jobs fan out and produce results, a collect job
+    // fans in and shows what a dependent reads of them.
+    registry.add("demo.echo",
+                 [&log, &worker_id](jobq::JobContext& ctx) -> asio::awaitable<nlohmann::json> {
+                     log.started(ctx, worker_id);
+                     co_return ctx.payload();
+                 });
+    registry.add("demo.collect",
+                 [&log, &worker_id](jobq::JobContext& ctx) -> asio::awaitable<nlohmann::json> {
+                     log.started(ctx, worker_id);
+                     co_return ctx.dependency_results();
+                 });
 }
 
 // A worker may start before its database server is up (a fleet restarting together), so an

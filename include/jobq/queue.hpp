@@ -40,9 +40,9 @@
 #include "jobq/job_filter.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/queue_stats.hpp"
-#include "jobq/workflow_spec.hpp"
 #include "jobq/wait_reason.hpp"
 #include "jobq/workflow_record.hpp"
+#include "jobq/workflow_spec.hpp"
 
 namespace jobq {
 
@@ -145,7 +145,8 @@ class Queue {
     std::int64_t cancel_workflow(WorkflowId id);
     /// Reruns the workflow's discarded and cancelled jobs, or with `from` that job and what
     /// waits on it; completed jobs keep their results. Returns how many jobs will run again.
-    /// Throws not_found (also when `from` is not a job of it).
+    /// Throws not_found (also when `from` is not a job of it), invalid_state when `from` is
+    /// not discarded or cancelled.
     std::int64_t retry_workflow(WorkflowId id, std::optional<JobId> from = std::nullopt);
 
     /// The token of an async_* operation given none: co_await it in a coroutine.
@@ -300,8 +301,7 @@ class Queue {
     void start_explain(Completes<WaitExplanation> handler, JobId id);
     void start_wait_reasons(Completes<std::vector<WaitReasonCount>> handler);
     void start_enqueue_workflow(Completes<WorkflowInsert> handler, WorkflowSpec spec);
-    void start_append_workflow(Completes<WorkflowInsert> handler, WorkflowId id,
-                               WorkflowSpec jobs);
+    void start_append_workflow(Completes<WorkflowInsert> handler, WorkflowId id, WorkflowSpec jobs);
     void start_enqueue_batch(Completes<WorkflowInsert> handler, BatchSpec spec);
     void start_workflow(Completes<std::optional<WorkflowRecord>> handler, WorkflowId id);
     void start_workflows(Completes<WorkflowPage> handler, WorkflowFilter filter);

@@ -105,6 +105,9 @@ std::vector<JobId> CliFixture::finish_attempts(const std::string& queue, Outcome
         o.id = job.id;
         o.attempt = job.attempt;
         o.worker_id = test_worker;
+        // As a worker does: a terminal outcome of a workflow's job then releases or cancels
+        // what waits on it, in the same transaction.
+        o.workflow_id = job.workflow_id;
         o.kind = kind;
         o.at = now;
         o.run_at = now + std::chrono::hours{1};

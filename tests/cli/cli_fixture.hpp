@@ -3,6 +3,7 @@
 // and direct store access for what only a worker could do (claim, discard, complete).
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -66,5 +67,16 @@ class CliFixture {
 
 /// True when `text` has exactly one line (ends with the only newline).
 bool is_one_line(const std::string& text);
+
+/// Writes `text` to `path` (replacing it), for input files the CLI reads.
+inline void write_file(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+/// Whether `text` (a command's output) contains `what`.
+inline bool mentions(const std::string& text, const std::string& what) {
+    return text.find(what) != std::string::npos;
+}
 
 }  // namespace jobq::test

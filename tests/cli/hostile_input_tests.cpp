@@ -11,19 +11,12 @@
 #include "cli_fixture.hpp"
 
 using jobq::test::CliFixture;
+using jobq::test::mentions;
+using jobq::test::write_file;
 using jobq::test::ProcessOptions;
 using jobq::test::ProcessResult;
 
 namespace {
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-bool mentions(const std::string& text, const std::string& what) {
-    return text.find(what) != std::string::npos;
-}
 
 // Exit code 2, one line that says `what`, no trace of nlohmann's own exception text, and
 // nothing written.

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include "common/open_store.hpp"
 #include "jobq/crontab.hpp"
 #include "jobq/time_format.hpp"
+#include "workflow_run.hpp"
 
 using jobq::JobId;
 using jobq::OutcomeKind;
@@ -218,6 +220,74 @@ TEST_CASE("the flow-control commands work on a PostgreSQL --db") {
     CHECK(refused.exit_code == 3);
     CHECK(refused.err == "jobq: error: tenant acme: quota of 1 queued jobs reached (1 queued)\n");
 }
+
+TEST_CASE("the workflow and batch commands work on a PostgreSQL --db") {
+    const Schema schema;
+    CliFixture fx{schema.url()};
+    fx.migrate();
+
+    const auto write = [&](const std::string& name, const nlohmann::json& document) {
+        std::ofstream(fx.dir() / name) << document.dump();
+    };
+    write("w.json", {{"name", "report"},
+                     {"jobs",
+                      {{{"name", "extract"}, {"kind", "k"}},
+                       {{"name", "a"}, {"kind", "k"}, {"deps", {"extract"}}},
+                       {{"name", "b"}, {"kind", "k"}, {"deps", {"extract"}}},
+                       {{"name", "load"}, {"kind", "k"}, {"deps", {"a", "b"}}}}}});
+    const auto added = fx.json({"workflow", "add", "w.json"});
+    const std::string id = std::to_string(added.at("id").get<jobq::WorkflowId>());
+    CHECK(fx.show(added.at("jobs").at("load").get<JobId>()).at("state") == "pending");
+    auto shown = fx.json({"workflow", "show", id});
+    CHECK(shown.at("counts") == nlohmann::json{{"available", 1}, {"pending", 3}});
+    CHECK(shown.at("jobs")[3].at("deps").size() == 2);
+    CHECK(fx.jobq({"workflow", "show", id}).out.find("load     pending    k     a, b\n") !=
+          std::string::npos);
+
+    write("more.json", {{"jobs", {{{"name", "notify"}, {"kind", "k"}, {"deps", {"load"}}}}}});
+    CHECK(fx.json({"workflow", "append", id, "more.json"}).at("jobs").size() == 1);
+    REQUIRE(fx.finish_attempts("default", OutcomeKind::discard).size() == 1);  // extract
+    CHECK(fx.json({"workflow", "show", id}).at("state") == "failed");
+    CHECK(fx.jobq({"workflow", "retry", id}).out == "workflow " + id + ": 5 jobs will run again\n");
+    CHECK(fx.jobq({"workflow", "cancel", id}).out == "workflow " + id + ": cancelled 5 jobs\n");
+
+    write("b.json", {{"name", "exports"},
+                     {"jobs", {{{"kind", "k"}, {"queue", "exports"}}}},
+                     {"callbacks", {{"all_completed", {{"kind", "report.build"}}}}}});
+    const std::string batch =
+        std::to_string(fx.json({"batch", "add", "b.json"}).at("id").get<jobq::WorkflowId>());
+    REQUIRE(fx.finish_attempts("exports", OutcomeKind::complete).size() == 1);
+    const auto callbacks = fx.json({"batch", "show", batch}).at("callbacks");
+    REQUIRE(callbacks.size() == 1);
+    CHECK(callbacks[0].at("fired_job").is_number());
+    CHECK(fx.jobq({"batch", "show", id}).exit_code == 1);
+
+    const auto listed = fx.json({"workflow", "list", "--kind", "workflow"}).at("workflows");
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].at("state") == "cancelled");
+    CHECK(fx.json({"workflow", "list", "--state", "cancelled"}).at("workflows").size() == 1);
+    CHECK(fx.jobq({"workflow", "show", "999"}).exit_code == 1);
+
+    // Refused input writes nothing on this backend either.
+    const std::size_t jobs = fx.count_jobs();
+    std::ofstream(fx.dir() / "bad.json") << R"({"name": "w", "jobs": [
+        {"name": "a", "kind": "k", "deps": ["b"]}, {"name": "b", "kind": "k", "deps": ["a"]}]})";
+    const ProcessResult cycle = fx.jobq({"workflow", "add", "bad.json"});
+    CHECK(cycle.exit_code == 2);
+    CHECK(cycle.err.find("'a' -> 'b' -> 'a'") != std::string::npos);
+    write("bad.json", {{"jobs", {{{"name", "x"}, {"kind", "k"}, {"deps", {"nope"}}}}}});
+    CHECK(fx.jobq({"workflow", "append", id, "bad.json"}).exit_code == 2);
+    CHECK(fx.count_jobs() == jobs);
+}
+
+#ifdef JOBQ_DEMO_WORKER
+TEST_CASE("a workflow added with jobq runs in demo_worker on PostgreSQL and collects results") {
+    const Schema schema;
+    CliFixture fx{schema.url()};
+    fx.migrate();
+    jobq::test::run_fan_in_workflow(fx);
+}
+#endif
 
 TEST_CASE("the CLI never prints the password of a PostgreSQL URL") {
     const Schema schema;

@@ -1,6 +1,7 @@
 #include "args.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <limits>
 
@@ -16,6 +17,22 @@ const OptionSpec* find_spec(std::span<const OptionSpec> specs, std::string_view 
     const auto it = std::find_if(specs.begin(), specs.end(),
                                  [&](const OptionSpec& s) { return s.name == name; });
     return it == specs.end() ? nullptr : &*it;
+}
+
+// An id of `noun`'s kind: a whole number from 1 up. "-3" and "abc" get the same message, which
+// says what an id looks like rather than what went wrong with this one.
+std::int64_t parse_id(std::string_view text, std::string_view what, std::string_view noun) {
+    std::int64_t id = 0;
+    const auto why = [&] {
+        return fmt::format("expected {}, a positive integer (got '{}')", noun, text);
+    };
+    try {
+        id = parse_integer(text, what);
+    } catch (const Error&) {
+        bad_value(what, why());
+    }
+    if (id < 1) bad_value(what, why());
+    return id;
 }
 
 }  // namespace
@@ -41,8 +58,12 @@ ParsedArgs parse_args(std::span<const std::string> args, std::span<const OptionS
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         // A lone "-" is an ordinary argument by convention (stdin), and so is anything after
-        // "--"; everything else that starts with '-' must be an option we know.
-        if (options_ended || arg == "-" || !arg.starts_with("-")) {
+        // "--"; so is a negative number ("show -5"), which the argument's own check then
+        // refuses for what it is rather than as an unknown option. Everything else that starts
+        // with '-' must be an option we know.
+        const bool negative_number =
+            arg.size() > 1 && std::isdigit(static_cast<unsigned char>(arg[1])) != 0;
+        if (options_ended || arg == "-" || !arg.starts_with("-") || negative_number) {
             parsed.positionals_.push_back(arg);
             continue;
         }
@@ -109,15 +130,11 @@ int parse_positive_int(std::string_view text, std::string_view what) {
 }
 
 JobId parse_job_id(std::string_view text, std::string_view what) {
-    std::int64_t id = 0;
-    try {
-        id = parse_integer(text, what);
-    } catch (const Error&) {
-        bad_value(what, fmt::format("expected a job id, a positive integer (got '{}')", text));
-    }
-    if (id < 1)
-        bad_value(what, fmt::format("expected a job id, a positive integer (got '{}')", text));
-    return id;
+    return parse_id(text, what, "a job id");
+}
+
+WorkflowId parse_workflow_id(std::string_view text, std::string_view what) {
+    return parse_id(text, what, "a workflow id");
 }
 
 }  // namespace jobq::cli

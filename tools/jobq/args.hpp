@@ -51,7 +51,8 @@ class ParsedArgs {
     std::map<std::string, std::vector<std::string>, std::less<>> options_;
 };
 
-/// Parses `args` against `specs`. "--" ends the options; everything after it is positional.
+/// Parses `args` against `specs`. "--" ends the options; everything after it is positional, as
+/// are "-" and a negative number ("-5").
 /// An option's value is the next argument even when it starts with '-' ("--in -5m" reaches
 /// the duration check). Throws UsageError for an unknown option, a missing value, a value
 /// given to a flag, or a non-repeatable valued option given twice.
@@ -69,5 +70,7 @@ int parse_int(std::string_view text, std::string_view what);
 int parse_positive_int(std::string_view text, std::string_view what);
 /// Reads a job id (a positive integer).
 JobId parse_job_id(std::string_view text, std::string_view what = "ID");
+/// Reads a workflow or batch id (a positive integer).
+WorkflowId parse_workflow_id(std::string_view text, std::string_view what = "ID");
 
 }  // namespace jobq::cli

@@ -67,5 +67,15 @@ Command cron_pause_command();
 Command cron_resume_command();
 Command cron_remove_command();
 Command cron_history_command();
+Command workflow_command();
+Command workflow_add_command();
+Command workflow_append_command();
+Command workflow_show_command();
+Command workflow_list_command();
+Command workflow_cancel_command();
+Command workflow_retry_command();
+Command batch_command();
+Command batch_add_command();
+Command batch_show_command();
 
 }  // namespace jobq::cli

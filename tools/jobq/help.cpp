@@ -80,10 +80,10 @@ void print_usage(std::ostream& out) {
                   label_width(options));
     out << "\n"
            "'jobq help COMMAND' or 'jobq COMMAND --help' describes a command.\n"
-           "Exit codes: 0 success; 1 runtime failure (job or schedule not found, invalid state,\n"
-           "database not migrated, storage error); 2 bad usage or bad input (nothing was\n"
-           "written); 3 enqueue refused: the tenant's quota of queued jobs is full (nothing\n"
-           "was written; see 'jobq limit set tenant:NAME --max-queued N').\n";
+           "Exit codes: 0 success; 1 runtime failure (job, workflow or schedule not found,\n"
+           "invalid state, database not migrated, storage error); 2 bad usage or bad input\n"
+           "(nothing was written); 3 enqueue refused: the tenant's quota of queued jobs is\n"
+           "full (nothing was written; see 'jobq limit set tenant:NAME --max-queued N').\n";
 }
 
 void print_command_help(std::ostream& out, const Command& command) {

@@ -17,11 +17,6 @@ std::string or_dash(const std::string& s) {
     return s.empty() ? "-" : s;
 }
 
-std::string full_time(const std::optional<Timestamp>& t, Timestamp now) {
-    if (!t) return "-";
-    return fmt::format("{} ({})", format_timestamp(*t), relative_time(*t, now));
-}
-
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
     std::string out;
     for (const auto& item : items) {
@@ -66,6 +61,12 @@ void print_job_details(std::ostream& out, const Job& job, Timestamp now) {
     field("priority", std::to_string(job.priority));
     field("attempt", fmt::format("{} of {}", job.attempt, job.max_attempts));
     field("tenant", or_dash(job.tenant));
+    if (job.workflow_id != 0) {
+        // A batch's jobs have no step name; a workflow's are named in it.
+        field("workflow", job.step.empty()
+                              ? std::to_string(job.workflow_id)
+                              : fmt::format("{} (step {})", job.workflow_id, job.step));
+    }
     field("tags", job.tags.empty() ? "-" : join(job.tags, ", "));
     field("unique key",
           job.unique_key.empty()

@@ -92,6 +92,11 @@ std::string relative_time(Timestamp t, Timestamp now) {
     return "now";
 }
 
+std::string full_time(const std::optional<Timestamp>& t, Timestamp now) {
+    if (!t) return "-";
+    return fmt::format("{} ({})", format_timestamp(*t), relative_time(*t, now));
+}
+
 std::string one_line(std::string_view text, std::size_t max_chars) {
     const std::size_t newline = text.find_first_of("\r\n");
     std::string_view line = text.substr(0, newline);

@@ -54,6 +54,9 @@ std::string short_time(Timestamp t);
 std::string short_time(const std::optional<Timestamp>& t);
 /// How far `t` is from `now`, e.g. "in 5m", "3s ago", "now".
 std::string relative_time(Timestamp t, Timestamp now);
+/// A time in full with how far it is from `now`, e.g. "2026-11-23T10:56:48.123456Z (3s ago)",
+/// or "-" when there is none: what detail views show.
+std::string full_time(const std::optional<Timestamp>& t, Timestamp now);
 /// A duration rounded for people: whole seconds from 1s up, milliseconds below.
 std::string rounded_duration(Duration d);
 /// The first line of `text`, cut to `max_chars` with "..." when longer.

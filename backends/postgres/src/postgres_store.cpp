@@ -354,7 +354,10 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
             // The limit rows once, after every job row: a transaction that holds limit rows
             // never waits for a job row (that is what keeps claims, completions and cancels
             // free of deadlocks). The jobs a workflow job releases are job rows too: before.
-            for (const auto& round : rounds) run_round(exec, round, false);
+            // One round gives its limit rows back in its own statement, as the plain path
+            // does (it takes no limit row lock: see release_running in statements.cpp).
+            const bool one_round = rounds.size() == 1;
+            for (const auto& round : rounds) run_round(exec, round, one_round);
             if (workflows) {
                 std::vector<std::pair<JobId, DependencyEnd>> ended;
                 Timestamp now{};
@@ -363,12 +366,12 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
                     if (!applied[i] || o.workflow_id == 0 || !detail::outcome_is_terminal(o.kind)) {
                         continue;
                     }
-                    ended.emplace_back(o.id, o.kind == OutcomeKind::complete
-                                                 ? DependencyEnd::completed
-                                             : o.kind == OutcomeKind::discard
-                                                 ? DependencyEnd::discarded
-                                                 : DependencyEnd::cancelled);
+                    ended.emplace_back(o.id,
+                                       o.kind == OutcomeKind::complete  ? DependencyEnd::completed
+                                       : o.kind == OutcomeKind::discard ? DependencyEnd::discarded
+                                                                        : DependencyEnd::cancelled);
                     effects.touched.insert(o.workflow_id);
+                    if (o.kind == OutcomeKind::discard) effects.discarded.insert(o.workflow_id);
                     now = std::max(now, o.at);
                 }
                 const postgres_detail::Tx tx{work, impl_->sql, true, nullptr,
@@ -376,7 +379,7 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
                 postgres_detail::release_in(tx, std::move(ended), now, effects);
                 postgres_detail::settle_in(tx, effects, now);
             }
-            if (!queues.empty()) {
+            if (!one_round && !queues.empty()) {
                 const pqxx::result r = exec(Sql::release_running, std::move(freed_scopes).finish(),
                                             std::move(freed_names).finish());
                 freed = postgres_detail::RowView(r[0]).int64(0);
@@ -559,9 +562,9 @@ std::int64_t PostgresStore::replay_discarded(const JobFilter& filter, Timestamp 
         text_or_null(filter.kind), text_or_null(filter.tenant), micros(now), impl_->sql.channel());
     std::int64_t count = postgres_detail::RowView(r[0]).int64(0);
     // A workflow's job reruns with what waits on it.
-    const pqxx::result of = impl_->exec("replay_discarded", Sql::wf_discarded_of,
-                                        text_or_null(filter.queue), text_or_null(filter.kind),
-                                        text_or_null(filter.tenant));
+    const pqxx::result of =
+        impl_->exec("replay_discarded", Sql::wf_discarded_of, text_or_null(filter.queue),
+                    text_or_null(filter.kind), text_or_null(filter.tenant));
     for (const pqxx::row& row : of) {
         const postgres_detail::RowView v(row);
         count += rerun_workflow(v.int64(1), v.int64(0), now).value_or(0) > 0;
@@ -589,8 +592,8 @@ std::int64_t PostgresStore::prune(const PruneRequest& request) {
         if (before && (!latest || *before > *latest)) latest = before;
     }
     if (latest && request.limit > 0) {
-        const pqxx::result r = impl_->exec("prune", Sql::wf_prune_candidates, micros(*latest),
-                                           request.limit);
+        const pqxx::result r =
+            impl_->exec("prune", Sql::wf_prune_candidates, micros(*latest), request.limit);
         for (const pqxx::row& row : r) {
             const postgres_detail::RowView v(row);
             const WorkflowId id = v.int64(0);

@@ -82,6 +82,17 @@ class PostgresGraph final : public DependencyGraph {
         }
     }
 
+    bool meet_dependents(std::span<const JobId> completed) override {
+        ArrayWriter ids;
+        for (const JobId id : completed) ids.add(id);
+        for (const pqxx::row& row :
+             tx_(Sql::wf_meet_dependents, std::move(ids).finish(), micros(now_))) {
+            const RowView v(row);
+            if (v.text(0) == "available") effects_.add_queue(v.text(1));
+        }
+        return true;
+    }
+
     std::vector<JobId> cancel(std::span<const std::pair<JobId, std::string>> jobs) override {
         ArrayWriter ids, errors;
         for (const auto& [id, error] : jobs) {
@@ -139,7 +150,8 @@ void fire_callbacks(const Tx& tx, StoredWorkflow& w, const Counts& counts, Times
     const std::vector<std::size_t> due = due_callbacks(w.callbacks, counts);
     if (due.empty()) return;
     std::vector<JobId> failed;
-    for (const pqxx::row& row : tx(Sql::wf_failed_ids, w.id)) failed.push_back(RowView(row).int64(0));
+    for (const pqxx::row& row : tx(Sql::wf_failed_ids, w.id))
+        failed.push_back(RowView(row).int64(0));
     for (const std::size_t i : due) {
         nlohmann::json& cb = w.callbacks[i];
         const std::vector<NewJob> nj{
@@ -168,16 +180,42 @@ void release_in(const Tx& tx, std::vector<std::pair<JobId, DependencyEnd>> ended
 void settle_in(const Tx& tx, WorkflowEffects& effects, Timestamp now,
                std::optional<WorkflowState> forced) {
     if (effects.touched.empty()) return;
+    // First asked without a lock: a workflow with jobs still to run (the common case, a job of
+    // one under way completed) needs nothing more, unless a discard may call a batch back.
+    // Only the rest are locked and asked again (sql/005_workflows.sql says why that order
+    // settles a workflow exactly once). Two transactions that end its last two jobs at once
+    // can each see the other's job unfinished here and both leave it: then the Scheduler
+    // settles it within a promote interval (settle_workflows).
+    ArrayWriter probe;
+    for (const WorkflowId id : effects.touched) probe.add(id);
+    std::vector<WorkflowId> still_open;
+    for (const pqxx::row& row : tx(Sql::wf_open_left, std::move(probe).finish())) {
+        still_open.push_back(RowView(row).int64(0));
+    }
     ArrayWriter ids;
-    for (const WorkflowId id : effects.touched) ids.add(id);
-    // Locked first, then asked: see sql/005_workflows.sql.
+    bool any = false;
+    for (const WorkflowId id : effects.touched) {
+        const bool open = std::find(still_open.begin(), still_open.end(), id) != still_open.end();
+        if (open && effects.discarded.count(id) == 0) continue;
+        ids.add(id);
+        any = true;
+    }
+    if (!any) return;
     std::vector<StoredWorkflow> rows;
     for (const pqxx::row& row : tx(Sql::wf_lock, std::move(ids).finish())) {
         rows.push_back(read_stored(row));
     }
+    ArrayWriter running;
+    for (const StoredWorkflow& w : rows) {
+        if (w.state == WorkflowState::running) running.add(w.id);
+    }
+    std::vector<WorkflowId> open;
+    for (const pqxx::row& row : tx(Sql::wf_open_left, std::move(running).finish())) {
+        open.push_back(RowView(row).int64(0));
+    }
     for (StoredWorkflow& w : rows) {
         if (w.state != WorkflowState::running) continue;
-        if (!tx(Sql::wf_open_left, w.id).empty()) {
+        if (std::find(open.begin(), open.end(), w.id) != open.end()) {
             if (!awaits_discard(w.callbacks) || tx(Sql::wf_discarded_any, w.id).empty()) continue;
             fire_callbacks(tx, w, state_counts(tx, w.id), now, effects);
             continue;
@@ -198,7 +236,8 @@ WorkflowInsert insert_workflow_in(const Tx& tx, const NewWorkflow& wf,
         ArrayWriter one;
         one.add(*append_to);
         if (tx(Sql::wf_lock, std::move(one).finish()).empty()) {
-            throw Error(ErrorCode::not_found, fmt::format("workflow {} not found", *append_to));
+            throw Error(ErrorCode::not_found, fmt::format("workflow {} does not exist", *append_to),
+                        "id");
         }
         for (const pqxx::row& row : tx(Sql::wf_members, *append_to)) {
             const RowView v(row);
@@ -232,8 +271,7 @@ WorkflowInsert insert_workflow_in(const Tx& tx, const NewWorkflow& wf,
         const std::string tenants = tenants_of(jobs);
         TenantQuotas quota;
         if (!tenants.empty()) quota = load_quotas(tx, tenants, tx.schema);
-        ids = insert_jobs(tx, jobs, tx.schema, tx.channel, nullptr,
-                          quota.any() ? &quota : nullptr);
+        ids = insert_jobs(tx, jobs, tx.schema, tx.channel, nullptr, quota.any() ? &quota : nullptr);
     }
     for (const NewJob& job : jobs) {
         if (job.state == JobState::available) effects.add_queue(job.queue);
@@ -262,8 +300,8 @@ WorkflowInsert insert_workflow_in(const Tx& tx, const NewWorkflow& wf,
         any_cancel = true;
     }
     if (any_cancel) {
-        tx(Sql::wf_cancel_pending, std::move(cancel_ids).finish(), std::move(cancel_errors).finish(),
-           micros(wf.now), "dependency");
+        tx(Sql::wf_cancel_pending, std::move(cancel_ids).finish(),
+           std::move(cancel_errors).finish(), micros(wf.now), "dependency");
     }
     if (append_to) tx(Sql::wf_reopen, out.id);
     effects.touched.insert(out.id);
@@ -399,7 +437,8 @@ auto in_workflow_tx(PostgresStore::Impl& impl, std::string_view op, WorkflowEffe
 WorkflowInsert PostgresStore::insert_workflow(const NewWorkflow& workflow) {
     WorkflowEffects effects;
     return in_workflow_tx(*impl_, "insert_workflow", effects, [&](const Tx& tx) {
-        WorkflowInsert ins = postgres_detail::insert_workflow_in(tx, workflow, std::nullopt, effects);
+        WorkflowInsert ins =
+            postgres_detail::insert_workflow_in(tx, workflow, std::nullopt, effects);
         postgres_detail::settle_in(tx, effects, workflow.now);
         return ins;
     });
@@ -480,13 +519,12 @@ WorkflowPage PostgresStore::workflows(const WorkflowFilter& filter) {
 
 std::optional<std::int64_t> PostgresStore::cancel_workflow(WorkflowId id, Timestamp now) {
     WorkflowEffects effects;
-    return in_workflow_tx(*impl_, "cancel_workflow", effects,
-                          [&](const Tx& tx) -> std::optional<std::int64_t> {
-                              if (tx(Sql::wf_get, id).empty()) return std::nullopt;
-                              return postgres_detail::cancel_workflow_in(
-                                  tx, id, now, "cancel", fmt::format("workflow {} cancelled", id),
-                                  effects);
-                          });
+    return in_workflow_tx(
+        *impl_, "cancel_workflow", effects, [&](const Tx& tx) -> std::optional<std::int64_t> {
+            if (tx(Sql::wf_get, id).empty()) return std::nullopt;
+            return postgres_detail::cancel_workflow_in(
+                tx, id, now, "cancel", fmt::format("workflow {} cancelled", id), effects);
+        });
 }
 
 std::optional<std::int64_t> PostgresStore::rerun_workflow(WorkflowId id, std::optional<JobId> job,
@@ -517,9 +555,9 @@ std::int64_t PostgresStore::settle_workflows(Timestamp now, int limit) {
             one.add(id);
             const pqxx::result w = tx(Sql::wf_lock, std::move(one).finish());
             if (w.empty() || RowView(w[0]).text(3) != "running") continue;
-            postgres_detail::cancel_workflow_in(
-                tx, id, now, "deadline", fmt::format("workflow {} passed its deadline", id),
-                effects);
+            postgres_detail::cancel_workflow_in(tx, id, now, "deadline",
+                                                fmt::format("workflow {} passed its deadline", id),
+                                                effects);
             ++n;
         }
         WorkflowEffects settle;

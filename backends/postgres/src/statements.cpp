@@ -180,6 +180,7 @@ const char* Statements::name(Sql id) {
         "jobq_wf_lock",
         "jobq_wf_dependents",
         "jobq_wf_meet",
+        "jobq_wf_meet_dependents",
         "jobq_wf_cancel_pending",
         "jobq_wf_upstream",
         "jobq_wf_open_left",

@@ -76,6 +76,7 @@ enum class Sql : std::size_t {
     wf_lock,
     wf_dependents,
     wf_meet,
+    wf_meet_dependents,
     wf_cancel_pending,
     wf_upstream,
     wf_open_left,

@@ -26,9 +26,9 @@ namespace jobq::postgres_detail {
 struct Tx {
     pqxx::transaction_base& tx;
     const Statements& sql;
-    bool prepared = true;              ///< the store's connection: statements are prepared
-    const char* channel = nullptr;     ///< a caller's transaction: NOTIFY here, at its commit
-    std::string schema;                ///< for the unique-key advisory locks of inserts
+    bool prepared = true;           ///< the store's connection: statements are prepared
+    const char* channel = nullptr;  ///< a caller's transaction: NOTIFY here, at its commit
+    std::string schema;             ///< for the unique-key advisory locks of inserts
 
     template <class... Args>
     pqxx::result operator()(Sql id, Args&&... args) const {
@@ -40,6 +40,7 @@ struct Tx {
 /// What a transaction's workflow steps leave to do after commit.
 struct WorkflowEffects {
     std::set<WorkflowId> touched;          ///< workflows a job of ended in this transaction
+    std::set<WorkflowId> discarded;        ///< those of them where a job was discarded
     std::vector<std::string> queues;       ///< queues that got runnable jobs: wake them
     std::vector<JobId> cancelled_running;  ///< running jobs cancelled: announce them
     std::vector<LimitScope> freed;         ///< limit rows those running jobs held
@@ -52,7 +53,8 @@ void release_in(const Tx& tx, std::vector<std::pair<JobId, DependencyEnd>> ended
                 WorkflowEffects& effects);
 
 /// Settles each touched workflow with no unfinished job left, under its row lock (taken in id
-/// order); a batch whose job was discarded gets its any_discarded callback. `forced`: the state
+/// order; see settle_in for the one race left to the Scheduler); a batch whose job was
+/// discarded gets its any_discarded callback. `forced`: the state
 /// it ends in whatever its jobs say.
 void settle_in(const Tx& tx, WorkflowEffects& effects, Timestamp now,
                std::optional<WorkflowState> forced = std::nullopt);

@@ -34,41 +34,61 @@ void Statements::add_workflow_statements() {
         " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::boolean[], $4::boolean[])";
     at(Sql::wf_get) = "SELECT " + wf_cols + " FROM @F WHERE id = $1";
     // $1 workflow ids: locked in id order (see sql/005_workflows.sql).
-    at(Sql::wf_lock) = "SELECT " + wf_cols + " FROM @F WHERE id = ANY($1::bigint[])" +
-                       " ORDER BY id FOR UPDATE";
+    at(Sql::wf_lock) =
+        "SELECT " + wf_cols + " FROM @F WHERE id = ANY($1::bigint[])" + " ORDER BY id FOR UPDATE";
     // $1 ended jobs: the jobs waiting for them (one seek each into job_deps_dep).
     at(Sql::wf_dependents) =
         "SELECT d.dep_id, coalesce(dj.step, ''), d.job_id, j.step, j.state,"
         " d.ignore_discarded, d.ignore_cancelled"
-        " FROM @E d JOIN @T j ON j.id = d.job_id LEFT JOIN @T dj ON dj.id = d.dep_id"
-        " WHERE d.dep_id = ANY($1::bigint[])";
+        " FROM @E d CROSS JOIN LATERAL (SELECT step, state FROM @T WHERE id = d.job_id"
+        " OFFSET 0) j LEFT JOIN LATERAL (SELECT step FROM @T WHERE id = d.dep_id OFFSET 0) dj"
+        " ON true WHERE d.dep_id = ANY($1::bigint[])";
     // $1 jobs, $2 dependencies met of each, $3 now. Under the row lock each decrement sees
     // the one before it, so exactly one transaction takes a job's count to 0 and releases it.
     at(Sql::wf_meet) =
-        "WITH m AS (SELECT * FROM unnest($1::bigint[], $2::int[]) AS m(id, n)),"
-        " l AS MATERIALIZED (SELECT j.id FROM @T j WHERE j.id IN (SELECT id FROM m)"
-        " ORDER BY j.id FOR UPDATE)"
-        " UPDATE @T j SET open_deps = j.open_deps - m.n,"
-        " state = CASE WHEN j.open_deps - m.n > 0 THEN j.state"
+        "WITH l AS MATERIALIZED (SELECT j.id, m.n FROM unnest($1::bigint[], $2::int[])"
+        " AS m(id, n) JOIN @T j ON j.id = m.id ORDER BY j.id FOR UPDATE OF j)"
+        " UPDATE @T j SET open_deps = j.open_deps - l.n,"
+        " state = CASE WHEN j.open_deps - l.n > 0 THEN j.state"
         " WHEN j.run_at > $3 THEN 'scheduled' ELSE 'available' END"
-        " FROM m, l WHERE j.id = m.id AND l.id = m.id AND j.state = 'pending'"
+        " FROM l WHERE j.id = l.id AND j.state = 'pending'"
+        " RETURNING j.state, j.queue";
+    // $1 completed jobs, $2 now: what waits for them, met (see
+    // DependencyGraph::meet_dependents). The edges are looked up one seek per job (LATERAL:
+    // a generic plan would guess a hash join over the whole table), counted, and applied as
+    // wf_meet applies them, rows locked in id order.
+    at(Sql::wf_meet_dependents) =
+        "WITH d AS (SELECT x.job_id AS id, count(*)::int AS n FROM unnest($1::bigint[]) AS e(id)"
+        " CROSS JOIN LATERAL (SELECT job_id FROM @E WHERE dep_id = e.id OFFSET 0) x"
+        " GROUP BY x.job_id),"
+        " l AS MATERIALIZED (SELECT j.id, d.n FROM d JOIN @T j ON j.id = d.id"
+        " ORDER BY j.id FOR UPDATE OF j)"
+        " UPDATE @T j SET open_deps = j.open_deps - l.n,"
+        " state = CASE WHEN j.open_deps - l.n > 0 THEN j.state"
+        " WHEN j.run_at > $2 THEN 'scheduled' ELSE 'available' END"
+        " FROM l WHERE j.id = l.id AND j.state = 'pending'"
         " RETURNING j.state, j.queue";
     // $1 jobs, $2 their errors, $3 now, $4 error kind. Returns the jobs it cancelled.
     at(Sql::wf_cancel_pending) =
-        "WITH c AS (SELECT * FROM unnest($1::bigint[], $2::text[]) AS c(id, message)),"
-        " l AS MATERIALIZED (SELECT j.id FROM @T j WHERE j.id IN (SELECT id FROM c)"
-        " ORDER BY j.id FOR UPDATE)"
+        "WITH l AS MATERIALIZED (SELECT j.id, c.message FROM unnest($1::bigint[], $2::text[])"
+        " AS c(id, message) JOIN @T j ON j.id = c.id ORDER BY j.id FOR UPDATE OF j)"
         " UPDATE @T j SET state = 'cancelled', finished_at = $3,"
         " errors = " +
-        cancel_entry("$3", "$4", "c.message") +
-        " FROM c, l WHERE j.id = c.id AND l.id = c.id AND j.state = 'pending' RETURNING j.id";
+        cancel_entry("$3", "$4", "l.message") +
+        " FROM l WHERE j.id = l.id AND j.state = 'pending' RETURNING j.id";
     // $1 claimed jobs: their dependencies as they stand.
     at(Sql::wf_upstream) =
         "SELECT d.job_id, j.step, j.id, j.state, j.result::text, j.errors->-1->>'message'"
-        " FROM @E d JOIN @T j ON j.id = d.dep_id WHERE d.job_id = ANY($1::bigint[])"
+        " FROM @E d CROSS JOIN LATERAL (SELECT id, step, state, result, errors FROM @T"
+        " WHERE id = d.dep_id OFFSET 0) j WHERE d.job_id = ANY($1::bigint[])"
         " ORDER BY d.job_id, j.id";
+    // $1 workflows: those of them with a job not finished, one index probe each. (As an
+    // EXISTS, a generic plan may hash every unfinished workflow job of the table instead;
+    // a LATERAL with LIMIT stays a probe. wf_unsettled likewise.)
     at(Sql::wf_open_left) =
-        "SELECT 1 FROM @T WHERE workflow_id = $1 AND " + unfinished + " LIMIT 1";
+        "SELECT w.id FROM unnest($1::bigint[]) AS w(id) CROSS JOIN LATERAL (SELECT 1 FROM @T"
+        " WHERE workflow_id = w.id AND " +
+        unfinished + " LIMIT 1) o";
     at(Sql::wf_discarded_any) =
         "SELECT 1 FROM @T WHERE workflow_id = $1 AND state = 'discarded' LIMIT 1";
     at(Sql::wf_state_counts) =
@@ -96,8 +116,7 @@ void Statements::add_workflow_statements() {
         " max_attempts = greatest(j.max_attempts, j.attempt + 1)"
         " FROM r WHERE j.id = r.id AND j.state IN ('discarded', 'cancelled')"
         " RETURNING j.state, j.queue";
-    at(Sql::wf_reopen) =
-        "UPDATE @F SET state = 'running', finished_at = NULL WHERE id = $1";
+    at(Sql::wf_reopen) = "UPDATE @F SET state = 'running', finished_at = NULL WHERE id = $1";
     // $1 workflow, $2 now, $3 message, $4 kind. Each cancelled job, whether it was running,
     // and what a running one held.
     at(Sql::wf_cancel_all) =
@@ -114,9 +133,11 @@ void Statements::add_workflow_statements() {
         "SELECT id FROM @F WHERE state = 'running' AND deadline <= $1 ORDER BY deadline"
         " LIMIT $2";
     at(Sql::wf_unsettled) =
-        "SELECT w.id FROM @F w WHERE w.state = 'running' AND NOT EXISTS"
-        " (SELECT 1 FROM @T j WHERE j.workflow_id = w.id AND j." +
-        unfinished + ") LIMIT $1";
+        "SELECT w.id FROM @F w LEFT JOIN LATERAL (SELECT 1 AS open FROM @T j"
+        " WHERE j.workflow_id = w.id AND j." +
+        unfinished +
+        " LIMIT 1) o ON true"
+        " WHERE w.state = 'running' AND o.open IS NULL LIMIT $1";
     // $1 the latest cutoff, $2 limit.
     at(Sql::wf_prune_candidates) =
         "SELECT id, finished_at FROM @F WHERE state <> 'running' AND finished_at < $1"

@@ -284,13 +284,12 @@ WorkflowInsert SqliteStore::enqueue_in(sqlite3* connection, const WorkflowSpec& 
     refuse_null_connection(connection);
     const NewWorkflow wf = to_new_workflow(spec, clock.now());  // valid, or throws
     sqlite_detail::WorkflowEffects effects;
-    WorkflowInsert out =
-        on_callers_connection(*impl_, connection, "enqueue_in", [&](sqlite3* db) {
-            const sqlite_detail::Db on{db, nullptr};
-            WorkflowInsert ins = sqlite_detail::insert_workflow_in(on, wf, std::nullopt, effects);
-            sqlite_detail::settle_in(on, effects, wf.now);
-            return ins;
-        });
+    WorkflowInsert out = on_callers_connection(*impl_, connection, "enqueue_in", [&](sqlite3* db) {
+        const sqlite_detail::Db on{db, nullptr};
+        WorkflowInsert ins = sqlite_detail::insert_workflow_in(on, wf, std::nullopt, effects);
+        sqlite_detail::settle_in(on, effects, wf.now);
+        return ins;
+    });
     // Woken after our part is written; a worker that looks before the caller commits finds
     // nothing yet and is woken again by whatever comes next (or its poll).
     impl_->notify(effects.queues);
@@ -406,10 +405,12 @@ std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> out
         s.reset();
         applied.push_back(passed);
         if (passed && o.workflow_id != 0 && outcome_is_terminal(o.kind)) {
-            finished.emplace_back(o.id, o.kind == OutcomeKind::complete  ? DependencyEnd::completed
-                                     : o.kind == OutcomeKind::discard ? DependencyEnd::discarded
-                                                                      : DependencyEnd::cancelled);
+            finished.emplace_back(o.id, o.kind == OutcomeKind::complete ? DependencyEnd::completed
+                                        : o.kind == OutcomeKind::discard
+                                            ? DependencyEnd::discarded
+                                            : DependencyEnd::cancelled);
             effects.touched.insert(o.workflow_id);
+            if (o.kind == OutcomeKind::discard) effects.discarded.insert(o.workflow_id);
         }
         if (passed && limited) {
             // The fence passed: the job's rows get its slot back.
@@ -478,9 +479,8 @@ std::vector<bool> SqliteStore::complete(std::span<const Outcome> outcomes) {
     applied.reserve(outcomes.size());
     std::vector<std::string> freed;
     sqlite_detail::WorkflowEffects effects;
-    impl_->transact("complete", [&](Connection& w) {
-        freed = complete_in(w, outcomes, applied, effects);
-    });
+    impl_->transact("complete",
+                    [&](Connection& w) { freed = complete_in(w, outcomes, applied, effects); });
     impl_->notify(freed);
     impl_->notify(effects.queues);
     return applied;
@@ -683,8 +683,7 @@ ChangeResult SqliteStore::remove(JobId id) {
         if (r.job->workflow_id != 0) {
             // Jobs waiting for it judge its removal as a cancellation, before it is gone.
             if (!is_terminal(r.job->state)) {
-                sqlite_detail::release_in(db, {{id, DependencyEnd::removed}},
-                                          system_clock().now(),
+                sqlite_detail::release_in(db, {{id, DependencyEnd::removed}}, system_clock().now(),
                                           effects);
             }
             Statement edges = w.statement(Sql::job_delete_edges, "remove");
@@ -696,8 +695,7 @@ ChangeResult SqliteStore::remove(JobId id) {
         s.bind(1, id);
         r.changed = one_job(s).has_value();
         if (r.job->workflow_id != 0) {
-            sqlite_detail::settle_in(db, effects,
-                                     system_clock().now());
+            sqlite_detail::settle_in(db, effects, system_clock().now());
         }
         return r;
     });

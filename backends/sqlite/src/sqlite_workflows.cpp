@@ -73,15 +73,38 @@ class SqliteGraph final : public DependencyGraph {
 
     void meet(std::span<const std::pair<JobId, int>> met) override {
         Statement s = db_.statement(Sql::wf_meet, "workflow release");
+        std::string pairs = "[";
         for (const auto& [id, n] : met) {
-            s.bind(1, id);
-            s.bind(2, n);
-            s.bind(3, now_);
-            while (s.step()) {
-                if (s.text(0) == "available") effects_.add_queue(s.text(1));
-            }
-            s.reset();
+            if (pairs.size() > 1) pairs += ',';
+            pairs += '[';
+            pairs += std::to_string(id);
+            pairs += ',';
+            pairs += std::to_string(n);
+            pairs += ']';
         }
+        pairs += ']';
+        s.bind(1, std::string_view{pairs});
+        s.bind(2, now_);
+        while (s.step()) {
+            if (s.text(0) == "available") effects_.add_queue(s.text(1));
+        }
+        s.reset();
+    }
+
+    bool meet_dependents(std::span<const JobId> completed) override {
+        std::string ids = "[";
+        for (const JobId id : completed) {
+            if (ids.size() > 1) ids += ',';
+            ids += std::to_string(id);
+        }
+        ids += ']';
+        Statement s = db_.statement(Sql::wf_meet_dependents, "workflow release");
+        s.bind(1, std::string_view{ids});
+        s.bind(2, now_);
+        while (s.step()) {
+            if (s.text(0) == "available") effects_.add_queue(s.text(1));
+        }
+        return true;
     }
 
     std::vector<JobId> cancel(std::span<const std::pair<JobId, std::string>> jobs) override {
@@ -144,9 +167,8 @@ void fire_callbacks(const Db& db, WorkflowId id, StoredWorkflow& w, const Counts
         Statement ins = db.statement(Sql::insert_job, "batch callback");
         std::vector<std::string_view> queues;
         // No quota check: a full tenant must not make the completion that fired it fail.
-        const std::vector<InsertResult> r =
-            insert_jobs(db.handle, db.cached, find, ins, std::span<const NewJob>(&nj, 1), queues,
-                        false);
+        const std::vector<InsertResult> r = insert_jobs(
+            db.handle, db.cached, find, ins, std::span<const NewJob>(&nj, 1), queues, false);
         cb["fired_job"] = r.front().id;
         for (const std::string_view q : queues) effects.add_queue(q);
     }
@@ -178,14 +200,17 @@ void release_in(const Db& db, std::vector<std::pair<JobId, DependencyEnd>> ended
 void settle_in(const Db& db, WorkflowEffects& effects, Timestamp now,
                std::optional<WorkflowState> forced) {
     for (const WorkflowId id : effects.touched) {
-        std::optional<StoredWorkflow> w = read_workflow_row(db, id, "settle workflow");
-        if (!w || w->state != WorkflowState::running) continue;
         bool open = false;
         {
             Statement s = db.statement(Sql::wf_open_left, "settle workflow");
             s.bind(1, id);
             open = s.step();
         }
+        // The common case, a job of a workflow still under way completed: nothing to settle,
+        // and no need to read the workflow's row.
+        if (open && effects.discarded.count(id) == 0) continue;
+        std::optional<StoredWorkflow> w = read_workflow_row(db, id, "settle workflow");
+        if (!w || w->state != WorkflowState::running) continue;
         if (open) {
             // Only any_discarded can be due before the end; look only when it is waiting.
             if (!awaits_discard(w->callbacks)) continue;
@@ -216,7 +241,8 @@ WorkflowInsert insert_workflow_in(const Db& db, const NewWorkflow& wf,
     std::vector<WorkflowMember> stored;
     if (append_to) {
         if (!read_workflow_row(db, *append_to, op)) {
-            throw Error(ErrorCode::not_found, fmt::format("workflow {} not found", *append_to));
+            throw Error(ErrorCode::not_found, fmt::format("workflow {} does not exist", *append_to),
+                        "id");
         }
         Statement s = db.statement(Sql::wf_members, op);
         s.bind(1, *append_to);
@@ -317,8 +343,8 @@ std::optional<std::int64_t> rerun_in(const Db& db, WorkflowId id, std::optional<
         Statement s = db.statement(Sql::wf_edges, "rerun_workflow");
         s.bind(1, id);
         while (s.step()) {
-            edges.push_back({s.int64(0), s.int64(1), policy_of(s.int32(2) != 0),
-                             policy_of(s.int32(3) != 0)});
+            edges.push_back(
+                {s.int64(0), s.int64(1), policy_of(s.int32(2) != 0), policy_of(s.int32(3) != 0)});
         }
     }
     const std::vector<RearmedJob> plan = plan_rerun(members, edges, root);
@@ -379,25 +405,33 @@ std::int64_t cancel_workflow_in(const Db& db, WorkflowId id, Timestamp now, std:
 }
 
 void fill_upstream(const Db& db, std::vector<Job>& jobs, std::size_t from) {
-    const auto of_workflow = [](const Job& j) { return j.workflow_id != 0; };
-    if (std::none_of(jobs.begin() + static_cast<std::ptrdiff_t>(from), jobs.end(), of_workflow)) {
-        return;  // the plain path: no statement at all
-    }
-    Statement s = db.statement(Sql::wf_upstream, "claim");
+    std::unordered_map<JobId, Job*> of_workflow;
+    std::string ids = "[";
     for (std::size_t i = from; i < jobs.size(); ++i) {
-        Job& job = jobs[i];
-        if (job.workflow_id == 0) continue;
-        s.bind(1, job.id);
-        while (s.step()) {
-            UpstreamResult u;
-            u.name = s.text(0);
-            u.id = s.int64(1);
-            u.state = parse_job_state(s.text(2)).value_or(JobState::pending);
-            if (!s.is_null(3)) u.result = detail::parse_json_column(u.id, "result", s.text(3));
-            u.error = s.text(4);
-            job.upstream.push_back(std::move(u));
-        }
-        s.reset();
+        if (jobs[i].workflow_id == 0) continue;
+        of_workflow.emplace(jobs[i].id, &jobs[i]);
+        if (ids.size() > 1) ids += ',';
+        ids += std::to_string(jobs[i].id);
+    }
+    if (of_workflow.empty()) return;  // the plain path: no statement at all
+    ids += ']';
+    Statement s = db.statement(Sql::wf_upstream, "claim");
+    s.bind(1, std::string_view{ids});
+    while (s.step()) {
+        const auto it = of_workflow.find(s.int64(0));
+        if (it == of_workflow.end()) continue;
+        UpstreamResult u;
+        u.name = s.text(1);
+        u.id = s.int64(2);
+        u.state = parse_job_state(s.text(3)).value_or(JobState::pending);
+        if (!s.is_null(4)) u.result = detail::parse_json_column(u.id, "result", s.text(4));
+        u.error = s.text(5);
+        it->second->upstream.push_back(std::move(u));
+    }
+    // In the order of the dependencies' ids, as on every backend.
+    for (auto& [id, job] : of_workflow) {
+        std::sort(job->upstream.begin(), job->upstream.end(),
+                  [](const UpstreamResult& a, const UpstreamResult& b) { return a.id < b.id; });
     }
 }
 
@@ -497,11 +531,10 @@ std::optional<WorkflowRecord> SqliteStore::workflow(WorkflowId id) {
             Statement s = r.statement(Sql::wf_edges, "workflow");
             s.bind(1, id);
             while (s.step()) {
-                rec.edges.push_back({s.int64(0), s.int64(1),
-                                     s.int32(2) != 0 ? DependencyPolicy::ignore
-                                                     : DependencyPolicy::cancel,
-                                     s.int32(3) != 0 ? DependencyPolicy::ignore
-                                                     : DependencyPolicy::cancel});
+                rec.edges.push_back(
+                    {s.int64(0), s.int64(1),
+                     s.int32(2) != 0 ? DependencyPolicy::ignore : DependencyPolicy::cancel,
+                     s.int32(3) != 0 ? DependencyPolicy::ignore : DependencyPolicy::cancel});
             }
         }
         return rec;
@@ -546,9 +579,8 @@ std::optional<std::int64_t> SqliteStore::cancel_workflow(WorkflowId id, Timestam
             s.bind(1, id);
             if (!s.step()) return std::nullopt;
             s.reset();
-            return sqlite_detail::cancel_workflow_in(db, id, now, "cancel",
-                                                     fmt::format("workflow {} cancelled", id),
-                                                     effects);
+            return sqlite_detail::cancel_workflow_in(
+                db, id, now, "cancel", fmt::format("workflow {} cancelled", id), effects);
         });
     announce(*impl_, effects);
     return count;

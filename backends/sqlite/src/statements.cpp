@@ -152,7 +152,8 @@ std::array<std::string, sql_count> build() {
     auto any_unfinished = [](const std::string& workflow) {
         return "(EXISTS (SELECT 1 FROM jobq_jobs WHERE workflow_id = " + workflow +
                " AND state > 'discarded') OR EXISTS (SELECT 1 FROM jobq_jobs WHERE"
-               " workflow_id = " + workflow + " AND state = 'available'))";
+               " workflow_id = " +
+               workflow + " AND state = 'available'))";
     };
     const std::string wf_cols =
         "id, name, kind, state, tenant, deadline, created_at, finished_at, callbacks";
@@ -170,12 +171,24 @@ std::array<std::string, sql_count> build() {
         "SELECT d.dep_id, coalesce((SELECT step FROM jobq_jobs WHERE id = d.dep_id), ''),"
         " d.job_id, j.step, j.state, d.ignore_discarded, d.ignore_cancelled"
         " FROM jobq_job_deps d JOIN jobq_jobs j ON j.id = d.job_id WHERE d.dep_id = ?1";
-    // ?1 job, ?2 dependencies met, ?3 now. At none left open the job is runnable.
+    // ?1 a JSON array of [job, dependencies met] pairs, ?2 now. At none left open a job is
+    // runnable.
     at(Sql::wf_meet) =
-        "UPDATE jobq_jobs SET open_deps = open_deps - ?2,"
-        " state = CASE WHEN open_deps - ?2 > 0 THEN state"
-        " WHEN run_at > ?3 THEN 'scheduled' ELSE 'available' END"
-        " WHERE id = ?1 AND state = 'pending' RETURNING state, queue";
+        "UPDATE jobq_jobs SET open_deps = open_deps - m.n,"
+        " state = CASE WHEN open_deps - m.n > 0 THEN state"
+        " WHEN run_at > ?2 THEN 'scheduled' ELSE 'available' END"
+        " FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS n"
+        " FROM json_each(?1)) AS m"
+        " WHERE jobq_jobs.id = m.id AND jobq_jobs.state = 'pending' RETURNING state, queue";
+    // ?1 a JSON array of completed jobs, ?2 now: what waits for them, met (see
+    // DependencyGraph::meet_dependents), one seek into jobq_job_deps_dep each.
+    at(Sql::wf_meet_dependents) =
+        "UPDATE jobq_jobs SET open_deps = open_deps - m.n,"
+        " state = CASE WHEN open_deps - m.n > 0 THEN state"
+        " WHEN run_at > ?2 THEN 'scheduled' ELSE 'available' END"
+        " FROM (SELECT job_id AS id, count(*) AS n FROM jobq_job_deps"
+        " WHERE dep_id IN (SELECT value FROM json_each(?1)) GROUP BY job_id) AS m"
+        " WHERE jobq_jobs.id = m.id AND jobq_jobs.state = 'pending' RETURNING state, queue";
     // The error entry of a job cancelled by a workflow rule (as encode_error writes one):
     // ?2 now, ?3 message, ?4 kind.
     const std::string cancel_entry =
@@ -185,11 +198,11 @@ std::array<std::string, sql_count> build() {
     at(Sql::wf_cancel_pending) =
         "UPDATE jobq_jobs SET state = 'cancelled', finished_at = ?2, errors = " + cancel_entry +
         " WHERE id = ?1 AND state = 'pending'";
-    // ?1 a claimed job: its dependencies as they stand.
+    // ?1 a JSON array of claimed jobs: their dependencies as they stand, one seek each.
     at(Sql::wf_upstream) =
-        "SELECT j.step, j.id, j.state, j.result, json_extract(j.errors, '$[#-1].message')"
-        " FROM jobq_job_deps d JOIN jobq_jobs j ON j.id = d.dep_id WHERE d.job_id = ?1"
-        " ORDER BY j.id";
+        "SELECT d.job_id, j.step, j.id, j.state, j.result, json_extract(j.errors, '$[#-1].message')"
+        " FROM jobq_job_deps d JOIN jobq_jobs j ON j.id = d.dep_id"
+        " WHERE d.job_id IN (SELECT value FROM json_each(?1))";
     at(Sql::wf_open_left) = "SELECT 1 WHERE " + any_unfinished("?1");
     at(Sql::wf_discarded_any) =
         "SELECT 1 FROM jobq_jobs WHERE workflow_id = ?1 AND state = 'discarded' LIMIT 1";
@@ -224,18 +237,20 @@ std::array<std::string, sql_count> build() {
     // ?1 workflow, ?2 now, ?3 message, ?4 kind.
     at(Sql::wf_cancel_all) =
         "UPDATE jobq_jobs SET state = 'cancelled', finished_at = ?2, lease_expires_at = NULL,"
-        " errors = " + cancel_entry + " WHERE workflow_id = ?1 AND " + unfinished;
+        " errors = " +
+        cancel_entry + " WHERE workflow_id = ?1 AND " + unfinished;
     // ?1 now, ?2 limit.
     at(Sql::wf_due_deadlines) =
         "SELECT id FROM jobq_workflows WHERE state = 'running' AND deadline <= ?1 LIMIT ?2";
-    at(Sql::wf_unsettled) = "SELECT w.id FROM jobq_workflows w WHERE w.state = 'running'"
-                            " AND NOT " + any_unfinished("w.id") + " LIMIT ?1";
+    at(Sql::wf_unsettled) =
+        "SELECT w.id FROM jobq_workflows w WHERE w.state = 'running'"
+        " AND NOT " +
+        any_unfinished("w.id") + " LIMIT ?1";
     // ?1 cutoff (the latest of the cutoffs given), ?2 limit.
     at(Sql::wf_prune_candidates) =
         "SELECT id, finished_at FROM jobq_workflows WHERE state <> 'running'"
         " AND finished_at < ?1 ORDER BY finished_at LIMIT ?2";
-    at(Sql::wf_distinct_states) =
-        "SELECT DISTINCT state FROM jobq_jobs WHERE workflow_id = ?1";
+    at(Sql::wf_distinct_states) = "SELECT DISTINCT state FROM jobq_jobs WHERE workflow_id = ?1";
     at(Sql::wf_delete_edges) =
         "DELETE FROM jobq_job_deps WHERE job_id IN"
         " (SELECT id FROM jobq_jobs WHERE workflow_id = ?1)";

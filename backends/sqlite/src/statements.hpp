@@ -67,6 +67,7 @@ enum class Sql : std::size_t {
     wf_get,
     wf_dependents,
     wf_meet,
+    wf_meet_dependents,
     wf_cancel_pending,
     wf_upstream,
     wf_open_left,

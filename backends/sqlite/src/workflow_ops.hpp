@@ -36,6 +36,7 @@ struct Db {
 /// What a transaction's workflow steps leave to do after commit, and to settle before it.
 struct WorkflowEffects {
     std::set<WorkflowId> touched;        ///< workflows that a job of ended in this transaction
+    std::set<WorkflowId> discarded;      ///< those of them where a job was discarded
     std::vector<std::string> queues;     ///< queues that got runnable jobs: wake them
     std::vector<JobId> cancelled_running;  ///< running jobs cancelled: announce them
 
