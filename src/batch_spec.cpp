@@ -17,9 +17,8 @@ namespace {
     throw Error(ErrorCode::invalid_argument, field + ": " + message, field);
 }
 
-constexpr BatchCallback all_callbacks[] = {BatchCallback::all_completed,
-                                           BatchCallback::any_discarded,
-                                           BatchCallback::all_finished};
+constexpr BatchCallback all_callbacks[] = {
+    BatchCallback::all_completed, BatchCallback::any_discarded, BatchCallback::all_finished};
 
 // Validates `spec`, the error's field and message prefixed with `at`.
 void check_spec(const JobSpec& spec, const std::string& at, const InputLimits& limits) {
@@ -94,7 +93,17 @@ void BatchSpec::validate(const InputLimits& limits) const {
         }
     }
     for (const auto& [when, spec] : callbacks_) {
-        check_spec(spec, fmt::format("callbacks.{}", to_string(when)), limits);
+        const std::string at = fmt::format("callbacks.{}", to_string(when));
+        check_spec(spec, at, limits);
+        if (!spec.unique_key().empty()) {
+            // A duplicate would make an unrelated job stand for the callback, which then never
+            // runs.
+            refuse(at + ".unique_key", "a batch's callbacks cannot have a unique key");
+        }
+        if (spec.payload().contains("batch")) {
+            refuse(at + ".payload.batch",
+                   "is where the callback receives the batch's summary; use another key");
+        }
     }
 }
 
@@ -102,12 +111,14 @@ nlohmann::json BatchSpec::to_json() const {
     nlohmann::json jobs = nlohmann::json::array();
     for (const JobSpec& spec : jobs_) jobs.push_back(spec.to_json());
     nlohmann::json callbacks = nlohmann::json::object();
-    for (const auto& [when, spec] : callbacks_) callbacks[std::string(to_string(when))] = spec.to_json();
+    for (const auto& [when, spec] : callbacks_)
+        callbacks[std::string(to_string(when))] = spec.to_json();
     return {{"name", name_}, {"jobs", std::move(jobs)}, {"callbacks", std::move(callbacks)}};
 }
 
 BatchSpec BatchSpec::from_json(const nlohmann::json& j, const InputLimits& limits) {
-    if (!j.is_object()) refuse("batch", fmt::format("must be a JSON object (got {})", j.type_name()));
+    if (!j.is_object())
+        refuse("batch", fmt::format("must be a JSON object (got {})", j.type_name()));
     for (const auto& [key, value] : j.items()) {
         if (key != "name" && key != "jobs" && key != "callbacks") {
             refuse(printable(key.substr(0, 64)), "is not a field of a batch");

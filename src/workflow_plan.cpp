@@ -1,6 +1,7 @@
 #include "jobq/backend/workflow_plan.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -89,6 +90,11 @@ NewWorkflow to_new_workflow(const BatchSpec& spec, Timestamp now, const InputLim
     wf.tenant = common_tenant(wf.jobs);
     wf.callbacks = callbacks_json(spec);
     return wf;
+}
+
+void refuse_batch_append(WorkflowId id) {
+    throw Error(ErrorCode::invalid_argument,
+                fmt::format("id: {} is a batch; jobs can be appended to workflows only", id), "id");
 }
 
 DependencyEnd dependency_end_of(JobState terminal) {
@@ -375,6 +381,16 @@ nlohmann::json callback_job(const nlohmann::json& cb, WorkflowId id, const std::
         batch_callback_payload(job.value("payload", nlohmann::json::object()), id, name,
                                c.value_or(BatchCallback::all_finished), counts, failed_ids);
     return job;
+}
+
+NewJob callback_new_job(const nlohmann::json& cb, WorkflowId id, const std::string& name,
+                        const std::array<std::int64_t, all_job_states.size()>& counts,
+                        const std::vector<JobId>& failed_ids, Timestamp now) {
+    InputLimits unlimited;
+    unlimited.max_payload_bytes = std::numeric_limits<std::size_t>::max();
+    unlimited.max_json_depth = max_json_depth_setting;
+    return to_new_job(JobSpec::from_json(callback_job(cb, id, name, counts, failed_ids), unlimited),
+                      now, unlimited);
 }
 
 }  // namespace jobq

@@ -48,9 +48,10 @@ class BatchSpec {
 
     /// Throws Error(invalid_argument) naming the field at fault (`name`, `jobs[3].priority`,
     /// `callbacks.all_completed.kind`): a bad name, more than max_workflow_jobs jobs, a job
-    /// with a unique key (a batch counts its own jobs), or any job or callback JobSpec
-    /// refuses. A batch without jobs is valid: its all_completed and all_finished callbacks
-    /// run at once, so an empty fan-out still reaches whatever waits for it.
+    /// or callback with a unique key (a batch counts its own jobs; a callback must be a job of
+    /// its own), a callback payload with a "batch" key (the summary goes there), or anything
+    /// JobSpec refuses in a job or callback. A batch without jobs is valid: its all_completed and
+    /// all_finished callbacks run at once, so an empty fan-out still reaches whatever waits for it.
     void validate(const InputLimits& limits = {}) const;
 
     /// {"name": "...", "jobs": [<JobSpec JSON>...], "callbacks": {"all_completed": <JobSpec

@@ -509,3 +509,43 @@ TEST_CASE_FIXTURE(StoreTest, "workflow: explain's facts name the dependencies a 
 
 }  // namespace
 }  // namespace jobq::conformance
+
+namespace jobq::conformance {
+namespace {
+
+TEST_CASE_FIXTURE(StoreTest, "batch: a callback at the payload limit still fires with its summary") {
+    BatchSpec spec{"big"};
+    for (int i = 0; i < 50; ++i) spec.add(in_queue("k", "qx").max_attempts(1));
+    const std::string filler(InputLimits{}.max_payload_bytes - 100, 'a');
+    spec.on(BatchCallback::all_finished, JobSpec{"cb.big", {{"x", filler}}}.queue("cb"));
+    const WorkflowInsert b = store.insert_workflow(to_new_workflow(spec, t0));
+    std::vector<Outcome> outcomes;
+    for (const Job& job : claim(store, "qx", 50, at(1))) {
+        outcomes.push_back(ending(job, OutcomeKind::discard, at(2)));
+    }
+    REQUIRE(outcomes.size() == 50);
+    // Every outcome is recorded although the summary takes the callback past the limit.
+    CHECK(store.complete(outcomes) == std::vector<bool>(50, true));
+    const std::vector<Job> cbs = claim(store, "cb", 10, at(3));
+    REQUIRE(cbs.size() == 1);
+    CHECK(cbs[0].payload["batch"]["failed_ids"].size() == 50);
+    CHECK(store.workflow(b.id)->summary.state == WorkflowState::failed);
+}
+
+TEST_CASE_FIXTURE(StoreTest, "batch: jobs cannot be appended to one") {
+    const WorkflowInsert b =
+        store.insert_workflow(to_new_workflow(BatchSpec{"fixed"}.add(JobSpec{"k"}), t0));
+    const std::size_t before = store.list(JobFilter{}).jobs.size();
+    try {
+        store.append_workflow(
+            b.id, to_new_workflow(WorkflowSpec{"-"}.add("x", JobSpec{"k"}), at(1), {}, true));
+        FAIL("expected a refusal");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::invalid_argument);
+        CHECK(e.field() == "id");
+    }
+    CHECK(store.list(JobFilter{}).jobs.size() == before);
+}
+
+}  // namespace
+}  // namespace jobq::conformance

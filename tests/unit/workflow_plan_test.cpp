@@ -202,4 +202,20 @@ TEST_CASE("stored batch callbacks are due once, with a summary payload") {
     CHECK(job["payload"]["batch"]["callback"] == "all_completed");
 }
 
+
+TEST_CASE("a batch refuses callbacks with a unique key or a 'batch' payload key") {
+    try {
+        BatchSpec{"b"}.on(BatchCallback::all_finished, JobSpec{"cb"}.unique_key("u")).validate();
+        FAIL("expected a refusal");
+    } catch (const Error& e) {
+        CHECK(e.field() == "callbacks.all_finished.unique_key");
+    }
+    try {
+        BatchSpec{"b"}.on(BatchCallback::all_completed, JobSpec{"cb", {{"batch", 1}}}).validate();
+        FAIL("expected a refusal");
+    } catch (const Error& e) {
+        CHECK(e.field() == "callbacks.all_completed.payload.batch");
+    }
+}
+
 TEST_SUITE_END();

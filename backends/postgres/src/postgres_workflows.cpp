@@ -154,8 +154,7 @@ void fire_callbacks(const Tx& tx, StoredWorkflow& w, const Counts& counts, Times
         failed.push_back(RowView(row).int64(0));
     for (const std::size_t i : due) {
         nlohmann::json& cb = w.callbacks[i];
-        const std::vector<NewJob> nj{
-            to_new_job(JobSpec::from_json(callback_job(cb, w.id, w.name, counts, failed)), now)};
+        const std::vector<NewJob> nj{callback_new_job(cb, w.id, w.name, counts, failed, now)};
         // No quota check: a full tenant must not make the completion that fired it fail.
         const std::vector<InsertResult> r = insert_jobs(tx, nj, tx.schema, tx.channel);
         cb["fired_job"] = r.front().id;
@@ -235,10 +234,12 @@ WorkflowInsert insert_workflow_in(const Tx& tx, const NewWorkflow& wf,
         // Locked: an append and a settle of the same workflow take turns.
         ArrayWriter one;
         one.add(*append_to);
-        if (tx(Sql::wf_lock, std::move(one).finish()).empty()) {
+        const pqxx::result w = tx(Sql::wf_lock, std::move(one).finish());
+        if (w.empty()) {
             throw Error(ErrorCode::not_found, fmt::format("workflow {} does not exist", *append_to),
                         "id");
         }
+        if (read_stored(w[0]).kind == WorkflowKind::batch) refuse_batch_append(*append_to);
         for (const pqxx::row& row : tx(Sql::wf_members, *append_to)) {
             const RowView v(row);
             stored.push_back({v.int64(0), std::string(v.text(1)),

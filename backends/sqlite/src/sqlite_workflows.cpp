@@ -161,8 +161,7 @@ void fire_callbacks(const Db& db, WorkflowId id, StoredWorkflow& w, const Counts
     }
     for (const std::size_t i : due) {
         nlohmann::json& cb = w.callbacks[i];
-        const NewJob nj =
-            to_new_job(JobSpec::from_json(callback_job(cb, id, w.name, counts, failed)), now);
+        const NewJob nj = callback_new_job(cb, id, w.name, counts, failed, now);
         Statement find = db.statement(Sql::find_unique, "batch callback");
         Statement ins = db.statement(Sql::insert_job, "batch callback");
         std::vector<std::string_view> queues;
@@ -240,10 +239,12 @@ WorkflowInsert insert_workflow_in(const Db& db, const NewWorkflow& wf,
     WorkflowInsert out;
     std::vector<WorkflowMember> stored;
     if (append_to) {
-        if (!read_workflow_row(db, *append_to, op)) {
+        const std::optional<StoredWorkflow> w = read_workflow_row(db, *append_to, op);
+        if (!w) {
             throw Error(ErrorCode::not_found, fmt::format("workflow {} does not exist", *append_to),
                         "id");
         }
+        if (w->kind == WorkflowKind::batch) refuse_batch_append(*append_to);
         Statement s = db.statement(Sql::wf_members, op);
         s.bind(1, *append_to);
         while (s.step()) {

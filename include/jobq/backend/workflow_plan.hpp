@@ -58,6 +58,10 @@ NewWorkflow to_new_workflow(const WorkflowSpec& spec, Timestamp now, const Input
 /// The same for a batch: its jobs without dependencies, its callbacks as JSON.
 NewWorkflow to_new_workflow(const BatchSpec& spec, Timestamp now, const InputLimits& limits = {});
 
+/// Throws Error(invalid_argument, field "id"): jobs are appended to workflows only; a batch's
+/// set of jobs is fixed when it is added (its callbacks count them).
+[[noreturn]] void refuse_batch_append(WorkflowId id);
+
 /// A stored job of a workflow as a backend reads it for planning.
 struct WorkflowMember {
     JobId id = 0;
@@ -177,5 +181,12 @@ bool awaits_discard(const nlohmann::json& stored);
 nlohmann::json callback_job(const nlohmann::json& cb, WorkflowId id, const std::string& name,
                             const std::array<std::int64_t, all_job_states.size()>& counts,
                             const std::vector<JobId>& failed_ids);
+/// The callback job to insert at `now`: callback_job() resolved by to_new_job() without the
+/// enqueue-time size limits. The callback was validated when its batch was added; a summary
+/// added on top must not refuse it at fire time, where a refusal would fail the completion
+/// that made it due (and every completion after it, for ever).
+NewJob callback_new_job(const nlohmann::json& cb, WorkflowId id, const std::string& name,
+                        const std::array<std::int64_t, all_job_states.size()>& counts,
+                        const std::vector<JobId>& failed_ids, Timestamp now);
 
 }  // namespace jobq
