@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "jobq/backend/batch_callbacks.hpp"
+#include "jobq/backend/store.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq {
@@ -90,6 +91,51 @@ NewWorkflow to_new_workflow(const BatchSpec& spec, Timestamp now, const InputLim
     wf.tenant = common_tenant(wf.jobs);
     wf.callbacks = callbacks_json(spec);
     return wf;
+}
+
+DependencyEnd dependency_end_of(OutcomeKind terminal) {
+    switch (terminal) {
+        case OutcomeKind::complete:
+            return DependencyEnd::completed;
+        case OutcomeKind::discard:
+            return DependencyEnd::discarded;
+        default:
+            return DependencyEnd::cancelled;
+    }
+}
+
+namespace {
+
+std::optional<Timestamp> prune_cutoff(const PruneRequest& request, JobState state) {
+    switch (state) {
+        case JobState::completed:
+            return request.completed_before;
+        case JobState::cancelled:
+            return request.cancelled_before;
+        case JobState::discarded:
+            return request.discarded_before;
+        default:
+            return std::nullopt;  // an unfinished job: the workflow is kept
+    }
+}
+
+}  // namespace
+
+std::optional<Timestamp> latest_prune_cutoff(const PruneRequest& request) {
+    std::optional<Timestamp> latest;
+    for (const JobState s : {JobState::completed, JobState::cancelled, JobState::discarded}) {
+        const std::optional<Timestamp> cut = prune_cutoff(request, s);
+        if (cut && (!latest || *cut > *latest)) latest = cut;
+    }
+    return latest;
+}
+
+bool workflow_prunable(const PruneRequest& request, Timestamp finished_at,
+                       std::span<const JobState> states) {
+    return std::all_of(states.begin(), states.end(), [&](JobState s) {
+        const std::optional<Timestamp> cut = prune_cutoff(request, s);
+        return cut && finished_at < *cut;
+    });
 }
 
 void refuse_batch_append(WorkflowId id) {

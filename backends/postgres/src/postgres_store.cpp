@@ -366,10 +366,7 @@ std::vector<bool> PostgresStore::complete(std::span<const Outcome> outcomes) {
                     if (!applied[i] || o.workflow_id == 0 || !detail::outcome_is_terminal(o.kind)) {
                         continue;
                     }
-                    ended.emplace_back(o.id,
-                                       o.kind == OutcomeKind::complete  ? DependencyEnd::completed
-                                       : o.kind == OutcomeKind::discard ? DependencyEnd::discarded
-                                                                        : DependencyEnd::cancelled);
+                    ended.emplace_back(o.id, dependency_end_of(o.kind));
                     effects.touched.insert(o.workflow_id);
                     if (o.kind == OutcomeKind::discard) effects.discarded.insert(o.workflow_id);
                     now = std::max(now, o.at);
@@ -585,12 +582,9 @@ std::int64_t PostgresStore::prune(const PruneRequest& request) {
         {JobState::discarded, request.discarded_before},
     };
     std::int64_t deleted = 0;
-    // A finished workflow goes whole, once past the cutoff of every state its jobs ended in;
-    // the latest cutoff given bounds the candidates.
-    std::optional<Timestamp> latest;
-    for (const auto& [state, before] : cutoffs) {
-        if (before && (!latest || *before > *latest)) latest = before;
-    }
+    // A finished workflow goes whole (workflow_prunable); the latest cutoff bounds the
+    // candidates.
+    const std::optional<Timestamp> latest = latest_prune_cutoff(request);
     if (latest && request.limit > 0) {
         const pqxx::result r =
             impl_->exec("prune", Sql::wf_prune_candidates, micros(*latest), request.limit);
@@ -598,16 +592,12 @@ std::int64_t PostgresStore::prune(const PruneRequest& request) {
             const postgres_detail::RowView v(row);
             const WorkflowId id = v.int64(0);
             const Timestamp finished{Duration{v.int64(1)}};
-            bool past = true;
+            std::vector<JobState> states;
             for (const pqxx::row& st : impl_->exec("prune", Sql::wf_distinct_states, id)) {
-                const auto state = parse_job_state(postgres_detail::RowView(st).text(0));
-                std::optional<Timestamp> cut;
-                for (const auto& [s, before] : cutoffs) {
-                    if (state && s == *state) cut = before;
-                }
-                if (!cut || finished >= *cut) past = false;
+                states.push_back(parse_job_state(postgres_detail::RowView(st).text(0))
+                                     .value_or(JobState::pending));
             }
-            if (!past) continue;
+            if (!workflow_prunable(request, finished, states)) continue;
             deleted += postgres_detail::RowView(impl_->exec("prune", Sql::wf_delete_whole, id)[0])
                            .int64(0);
         }

@@ -405,10 +405,7 @@ std::vector<std::string> complete_in(Connection& w, std::span<const Outcome> out
         s.reset();
         applied.push_back(passed);
         if (passed && o.workflow_id != 0 && outcome_is_terminal(o.kind)) {
-            finished.emplace_back(o.id, o.kind == OutcomeKind::complete ? DependencyEnd::completed
-                                        : o.kind == OutcomeKind::discard
-                                            ? DependencyEnd::discarded
-                                            : DependencyEnd::cancelled);
+            finished.emplace_back(o.id, dependency_end_of(o.kind));
             effects.touched.insert(o.workflow_id);
             if (o.kind == OutcomeKind::discard) effects.discarded.insert(o.workflow_id);
         }
@@ -775,18 +772,9 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
         {JobState::cancelled, request.cancelled_before, {}},
         {JobState::discarded, request.discarded_before, {}},
     };
-    // A finished workflow goes whole, once past the cutoff of every state its jobs ended in;
-    // the latest cutoff given bounds the candidates.
-    std::optional<Timestamp> latest;
-    for (const Cutoff& c : cutoffs) {
-        if (c.before && (!latest || *c.before > *latest)) latest = c.before;
-    }
-    auto cutoff_of = [&](std::string_view state) -> std::optional<Timestamp> {
-        for (const Cutoff& c : cutoffs) {
-            if (to_string(c.state) == state) return c.before;
-        }
-        return std::nullopt;  // an unfinished state: not prunable
-    };
+    // A finished workflow goes whole (workflow_prunable); the latest cutoff bounds the
+    // candidates.
+    const std::optional<Timestamp> latest = latest_prune_cutoff(request);
     std::vector<WorkflowId> workflows;
     std::int64_t found = 0;
     impl_->read([&](Connection& r) {
@@ -800,12 +788,10 @@ std::int64_t SqliteStore::prune(const PruneRequest& request) {
             for (const auto& [id, at] : finished) {
                 Statement st = r.statement(Sql::wf_distinct_states, "prune");
                 st.bind(1, id);
-                bool past = true;
-                while (st.step()) {
-                    const std::optional<Timestamp> cut = cutoff_of(st.text(0));
-                    if (!cut || at >= *cut) past = false;
-                }
-                if (past) workflows.push_back(id);
+                std::vector<JobState> states;
+                while (st.step())
+                    states.push_back(parse_job_state(st.text(0)).value_or(JobState::pending));
+                if (workflow_prunable(request, at, states)) workflows.push_back(id);
             }
         }
         Statement s = r.statement(Sql::prune_candidates, "prune");

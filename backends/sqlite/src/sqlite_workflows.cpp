@@ -532,10 +532,9 @@ std::optional<WorkflowRecord> SqliteStore::workflow(WorkflowId id) {
             Statement s = r.statement(Sql::wf_edges, "workflow");
             s.bind(1, id);
             while (s.step()) {
-                rec.edges.push_back(
-                    {s.int64(0), s.int64(1),
-                     s.int32(2) != 0 ? DependencyPolicy::ignore : DependencyPolicy::cancel,
-                     s.int32(3) != 0 ? DependencyPolicy::ignore : DependencyPolicy::cancel});
+                rec.edges.push_back({s.int64(0), s.int64(1),
+                                     sqlite_detail::policy_of(s.int32(2) != 0),
+                                     sqlite_detail::policy_of(s.int32(3) != 0)});
             }
         }
         return rec;

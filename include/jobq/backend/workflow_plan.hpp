@@ -26,6 +26,10 @@
 
 namespace jobq {
 
+// From store.hpp, which includes this header.
+enum class OutcomeKind;
+struct PruneRequest;
+
 /// One new job of a workflow, validated (its NewJob built by to_new_job).
 struct NewWorkflowJob {
     NewJob job;
@@ -155,6 +159,17 @@ struct RearmedJob {
 /// re-armed (it would be cancelled again at once), nor is anything that waits on it.
 std::vector<RearmedJob> plan_rerun(std::span<const WorkflowMember> members,
                                    std::span<const WorkflowEdge> edges, std::optional<JobId> root);
+
+/// The end a terminal outcome gives the jobs waiting for its job.
+DependencyEnd dependency_end_of(OutcomeKind terminal);
+
+/// Retention of finished workflows (Store::prune): the latest cutoff `request` gives, which
+/// bounds the workflows worth looking at (none when it gives no cutoff).
+std::optional<Timestamp> latest_prune_cutoff(const PruneRequest& request);
+/// Whether a workflow that finished at `finished_at` with jobs in `states` is pruned whole:
+/// past the cutoff of every state its jobs ended in (a state without a cutoff keeps it).
+bool workflow_prunable(const PruneRequest& request, Timestamp finished_at,
+                       std::span<const JobState> states);
 
 /// How a workflow all of whose jobs have finished ended (see WorkflowState), from its jobs'
 /// counts per state (indexed by JobState).
