@@ -2,7 +2,7 @@
 # Runs the PERF.md workloads on SQLite (NORMAL and FULL) and the raw-SQL floor, and with --pg
 # on a PostgreSQL database too, each REPS times (default 3), printing one JSON line per run;
 # quote medians. Build a Release tree first:
-#   cmake --preset release && cmake --build --preset release --target jobq-bench jobq-sqlite-floor jobq-postgres-floor demo_worker
+#   cmake --preset release && cmake --build --preset release --target jobq-bench jobq-sqlite-floor jobq-postgres-floor jobq-http-bench demo_worker
 #   bench/run_suite.sh [--pg URL] [--no-sqlite] build/release /path/on/the/disk/to/measure [REPS]
 # --pg URL       also run every workload on PostgreSQL (postgresql://USER@HOST:PORT/DB). Each run
 #                drops and recreates its schema: ?schema=NAME, default jobq_bench. The suite
@@ -110,6 +110,19 @@ if [[ $sqlite == 1 ]]; then
         done
     done
     run "$bench" --db "sqlite:$db?durability=normal" --workload process --jobs 1000000 --concurrency 100
+
+    # jobq.http callbacks against a local server (PERF.md: C=500 in flight on a handful of
+    # threads): the CurlMulti floor and the queue, at 0 and 100 ms per request. Built only with
+    # jobq::kinds (libcurl), so skipped when the binary is not there.
+    http_bench="$build/bench/jobq-http-bench"
+    if [[ -x $http_bench ]]; then
+        for ((i = 1; i <= reps; i++)); do
+            run "$http_bench" --workload floor --jobs 100000 --concurrency 500
+            run "$http_bench" --db "sqlite:$db" --workload queue --jobs 100000 --concurrency 500
+            run "$http_bench" --workload floor --jobs 30000 --concurrency 500 --delay-ms 100
+            run "$http_bench" --db "sqlite:$db" --workload queue --jobs 30000 --concurrency 500 --delay-ms 100
+        done
+    fi
 fi
 
 if [[ -n $pg_url ]]; then

@@ -8,9 +8,12 @@ packages=(
     cmake ninja-build g++ ccache clang libclang-rt-14-dev
     # libraries (DESIGN.md section 6)
     libboost1.81-dev libsqlite3-dev libpqxx-dev libfmt-dev nlohmann-json3-dev
-    libcurl4-openssl-dev doctest-dev libhowardhinnant-date-dev tzdata
+    libcurl4-openssl-dev libssl-dev doctest-dev libhowardhinnant-date-dev tzdata
     # PostgreSQL server, for the PostgreSQL test suites
     postgresql
+    # the kinds' tests: HTTP and SMTP servers on Debian's python3 (aiosmtpd), certificates made
+    # with the openssl command
+    python3 python3-aiosmtpd openssl ca-certificates
 )
 
 missing=()

@@ -17,11 +17,23 @@
 //   demo.collect                 completes with its dependencies' results as its result, an
 //                                object by their names in the workflow
 //
+// Built with the kinds module, it also runs the built-in kinds, configured from the environment
+// (README, "Built-in job kinds"): jobq.http always (JOBQ_HTTP_ALLOW_HOSTS,
+// JOBQ_WEBHOOK_SECRET_<NAME>, ...), jobq.email when JOBQ_SMTP_URL is set, and failure notices
+// when a JOBQ_NOTIFY_* channel is set. Its ready line lists them.
+//
 // SIGINT or SIGTERM stops it gracefully: running handlers get --grace-ms to finish, then are
 // cancelled and recorded so they run again; the exit status is 0 once every outcome is written.
 // With --log PATH every handler start appends "start <job id> <attempt> <worker id>\n" to PATH.
 // Each --cron NAME=EXPR declares a schedule on the scheduler that enqueues demo.noop on --queue
 // at every window (UTC, default misfire policy); the cron tests race several of these.
+
+#ifdef JOBQ_DEMO_WITH_KINDS
+#include "jobq/kinds/email_kind.hpp"
+#include "jobq/kinds/email_options.hpp"
+#include "jobq/kinds/failure_notifier.hpp"
+#include "jobq/kinds/http_kind.hpp"
+#endif
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -280,6 +292,23 @@ int main(int argc, char** argv) {
         std::string worker_id;
         jobq::Registry registry;
         register_kinds(registry, log, worker_id);
+        std::vector<std::string> builtin;
+#ifdef JOBQ_DEMO_WITH_KINDS
+        jobq::kinds::add_http_kind(registry, jobq::kinds::http_options_from_env());
+        builtin.emplace_back("jobq.http");
+        if (std::getenv("JOBQ_SMTP_URL")) {
+            jobq::kinds::add_email_kind(registry, jobq::kinds::email_options_from_env());
+            builtin.emplace_back("jobq.email");
+        }
+        jobq::Queue notice_queue{*store};
+        std::unique_ptr<jobq::kinds::FailureNotifier> notifier;
+        if (auto notify = jobq::kinds::notifier_options_from_env(); !notify.channels.empty()) {
+            notifier = std::make_unique<jobq::kinds::FailureNotifier>(notice_queue, notify);
+            notifier->add_to(registry);
+            notifier->attach(options);
+            builtin.emplace_back("jobq.notice");
+        }
+#endif
         jobq::Worker worker{io.get_executor(), *store, registry, options};
         worker_id = worker.id();
         jobq::Scheduler scheduler{io.get_executor(), *store, scheduler_options};
@@ -298,8 +327,9 @@ int main(int argc, char** argv) {
 
         worker.start();
         scheduler.start();
-        fmt::print("demo_worker ready id={} queue={} concurrency={}\n", worker.id(),
-                   fmt::join(args.queues, ","), args.concurrency);
+        fmt::print("demo_worker ready id={} queue={} concurrency={}{}{}\n", worker.id(),
+                   fmt::join(args.queues, ","), args.concurrency,
+                   builtin.empty() ? "" : " builtin=", fmt::join(builtin, ","));
         std::fflush(stdout);  // tests wait for this line through a pipe or a file
 
         io.run();  // returns once the worker and the scheduler have stopped

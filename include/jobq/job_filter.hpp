@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "jobq/clock.hpp"
 #include "jobq/job.hpp"
 #include "jobq/job_state.hpp"
 
@@ -18,6 +19,10 @@ struct JobFilter {
     std::string tenant;
     std::string tag;                 ///< only jobs carrying this tag; empty: any
     std::optional<JobId> before_id;  ///< keyset cursor: only ids below this
+    /// Only jobs that finished at or after / before this instant (list only; replay ignores
+    /// them, as it does `tag`). Unfinished jobs never match when either is set.
+    std::optional<Timestamp> finished_after;
+    std::optional<Timestamp> finished_before;
     int limit = 100;
 };
 

@@ -41,6 +41,9 @@ struct AttemptReport {
     int attempt = 0;
     std::string outcome;  ///< "completed", "retry", "snooze", "discard", "cancel"
     std::string message;  ///< error message, empty on success
+    std::string queue;
+    std::string tenant;             ///< empty when the job has none
+    std::vector<std::string> tags;  ///< the job's tags (failure notifications read them)
 };
 
 /// Settings of a Worker.

@@ -186,7 +186,8 @@ void Runner::finish(const Job& job, std::size_t qi, detail::AttemptEnd end,
         try {
             options.on_attempt({job.id, job.kind, job.attempt,
                                 std::string(outcome_name(outcome.kind)),
-                                outcome.error ? outcome.error->message : std::string{}});
+                                outcome.error ? outcome.error->message : std::string{}, job.queue,
+                                job.tenant, job.tags});
         } catch (const std::exception& e) {
             options.on_error(fmt::format("on_attempt threw for job {}: {}", job.id, e.what()));
         } catch (...) {

@@ -1024,6 +1024,26 @@ TEST_CASE_FIXTURE(StoreTest,
     CHECK(list_ids(by_tag).empty());
 }
 
+TEST_CASE_FIXTURE(StoreTest, "list filters by when jobs finished: at or after, and before") {
+    const JobId early = finished_job(store, JobSpec{"hook"}, OutcomeKind::discard, at(100));
+    const JobId edge = finished_job(store, JobSpec{"hook"}, OutcomeKind::discard, at(200));
+    const JobId late = finished_job(store, JobSpec{"hook"}, OutcomeKind::complete, at(300));
+    enqueue(store, JobSpec{"hook"});  // unfinished: never in a finish window
+    auto list_ids = [&](JobFilter f) {
+        return ids_of(store.list(f).jobs);
+    };
+    JobFilter window;
+    window.finished_after = at(200);
+    CHECK(list_ids(window) == std::vector<JobId>{late, edge});
+    window.finished_before = at(300);
+    CHECK(list_ids(window) == std::vector<JobId>{edge});
+    window.finished_after.reset();
+    CHECK(list_ids(window) == std::vector<JobId>{edge, early});
+    window.states = {JobState::discarded};
+    window.finished_before = at(1000);
+    CHECK(list_ids(window) == std::vector<JobId>{edge, early});
+}
+
 TEST_CASE_FIXTURE(StoreTest, "list pages through jobs with a keyset cursor") {
     std::vector<NewJob> batch;
     for (int i = 0; i < 25; ++i) batch.push_back(new_job(JobSpec{"k"}));

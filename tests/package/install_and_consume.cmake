@@ -3,6 +3,7 @@
 #   JOBQ_BUILD_DIR JOBQ_CONFIG JOBQ_VERSION WORK_DIR CONSUMER_SOURCE_DIR
 #   MISSING_COMPONENT_SOURCE_DIR GENERATOR CXX_COMPILER CXX_COMPILER_LAUNCHER EXTRA_FLAGS
 #   JOBQ_WITH_POSTGRES (ON: the consumer also uses the postgres component)
+#   JOBQ_WITH_KINDS (ON: the consumer also uses the kinds component)
 #   README (README.md) README_EXAMPLE_SOURCE_DIR (the project that builds its first example)
 cmake_minimum_required(VERSION 3.25)
 
@@ -73,10 +74,15 @@ set(consumer_with_postgres OFF)
 if(JOBQ_WITH_POSTGRES)
   set(consumer_with_postgres ON)
 endif()
-step("configure the consumer against ${prefix} (postgres: ${consumer_with_postgres})"
+set(consumer_with_kinds OFF)
+if(JOBQ_WITH_KINDS)
+  set(consumer_with_kinds ON)
+endif()
+step("configure the consumer against ${prefix} (postgres: ${consumer_with_postgres}, kinds: ${consumer_with_kinds})"
   ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} ${configure_args}
   -DJOBQ_EXPECTED_VERSION=${JOBQ_VERSION}
-  -DJOBQ_CONSUMER_WITH_POSTGRES=${consumer_with_postgres})
+  -DJOBQ_CONSUMER_WITH_POSTGRES=${consumer_with_postgres}
+  -DJOBQ_CONSUMER_WITH_KINDS=${consumer_with_kinds})
 step("build the consumer" ${CMAKE_COMMAND} --build ${consumer_build} --config ${JOBQ_CONFIG})
 step("run the consumer" ${consumer_build}/jobq_consumer ${run_dir})
 string(STRIP "${step_output}" step_output)

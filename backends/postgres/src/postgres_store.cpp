@@ -417,7 +417,12 @@ JobPage PostgresStore::list(const JobFilter& filter) {
         impl_->exec("list", Sql::list, filter.before_id.value_or(std::numeric_limits<JobId>::max()),
                     text_or_null(states), text_or_null(filter.queue), text_or_null(filter.kind),
                     text_or_null(filter.tenant), static_cast<std::int64_t>(filter.limit) + 1,
-                    text_or_null(filter.tag));
+                    text_or_null(filter.tag),
+                    filter.finished_after ? std::optional<std::int64_t>(micros(*filter.finished_after))
+                                          : std::nullopt,
+                    filter.finished_before
+                        ? std::optional<std::int64_t>(micros(*filter.finished_before))
+                        : std::nullopt);
     JobPage page;
     page.jobs.reserve(std::min<std::size_t>(r.size(), static_cast<std::size_t>(filter.limit)));
     for (const pqxx::row& row : r) {

@@ -362,13 +362,16 @@ Statements::Statements(std::string_view schema) : channel_("jobq_" + std::string
         " woken AS (SELECT pg_notify($5, d.queue) FROM (SELECT DISTINCT queue FROM u) d)"
         " SELECT (SELECT count(*) FROM u), (SELECT count(*) FROM woken)";
 
-    // $1 below this id, $2 states, $3 queue, $4 kind, $5 tenant (NULL: any), $6 limit.
+    // $1 below this id, $2 states, $3 queue, $4 kind, $5 tenant (NULL: any), $6 limit, $7 tag,
+    // $8 and $9 the finish window.
     at(Sql::list) = "SELECT " + cols +
                     " FROM @T WHERE id < $1"
                     " AND ($2::text[] IS NULL OR state = ANY($2::text[]))"
                     " AND ($3::text IS NULL OR queue = $3) AND ($4::text IS NULL OR kind = $4)"
                     " AND ($5::text IS NULL OR tenant = $5)"
                     " AND ($7::text IS NULL OR tags ? $7::text)"
+                    " AND ($8::bigint IS NULL OR finished_at >= $8)"
+                    " AND ($9::bigint IS NULL OR finished_at < $9)"
                     " ORDER BY id DESC LIMIT $6";
     // $1 now.
     at(Sql::stats) =

@@ -527,6 +527,8 @@ JobPage SqliteStore::list(const JobFilter& filter) {
         // One row more than asked says whether another page follows.
         s.bind(6, static_cast<std::int64_t>(filter.limit) + 1);
         bind_filter(s, 7, filter.tag);
+        s.bind(8, filter.finished_after);
+        s.bind(9, filter.finished_before);
         page.jobs.reserve(static_cast<std::size_t>(std::min(filter.limit, 1000)));
         while (s.step()) {
             if (page.jobs.size() == static_cast<std::size_t>(filter.limit)) {

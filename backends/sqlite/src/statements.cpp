@@ -110,13 +110,15 @@ std::array<std::string, sql_count> build() {
 
     at(Sql::get) = at(Sql::get_for_update);
     // ?1 below this id (always bound, so the rowid range drives the scan), ?2 JSON array of
-    // states, ?3 queue, ?4 kind, ?5 tenant (NULL: any), ?6 limit.
+    // states, ?3 queue, ?4 kind, ?5 tenant (NULL: any), ?6 limit, ?7 tag, ?8 and ?9 the finish
+    // window.
     at(Sql::list) = "SELECT " + cols +
                     " FROM jobq_jobs WHERE id < ?1"
                     " AND (?2 IS NULL OR state IN (SELECT value FROM json_each(?2)))"
                     " AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR kind = ?4)"
                     " AND (?5 IS NULL OR tenant = ?5)"
                     " AND (?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?7))"
+                    " AND (?8 IS NULL OR finished_at >= ?8) AND (?9 IS NULL OR finished_at < ?9)"
                     " ORDER BY id DESC LIMIT ?6";
     // ?1 now.
     at(Sql::stats) =

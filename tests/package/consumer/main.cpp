@@ -19,6 +19,7 @@ namespace fs = std::filesystem;
 
 #ifdef JOBQ_CONSUMER_WITH_POSTGRES
 std::string consumer_postgres_schema();  // postgres.cpp
+std::string consumer_kinds();            // kinds.cpp
 #endif
 
 int main(int argc, char** argv) {
@@ -61,6 +62,17 @@ int main(int argc, char** argv) {
             } else {
                 std::printf("jobq consumer: PostgresStore constructed (schema %s)\n",
                             schema.c_str());
+            }
+        }
+#endif
+#ifdef JOBQ_CONSUMER_WITH_KINDS
+        if (status == 0) {
+            const std::string kinds = consumer_kinds();
+            if (kinds.rfind("jobq.http v1,", 0) != 0) {
+                std::fprintf(stderr, "jobq::kinds answered '%s'\n", kinds.c_str());
+                status = 1;
+            } else {
+                std::printf("jobq consumer: jobq.http registered and a webhook signed\n");
             }
         }
 #endif

@@ -5,6 +5,11 @@
 #include "job_options.hpp"
 #include "jobq/time_format.hpp"
 
+#ifdef JOBQ_CLI_WITH_KINDS
+#include "jobq/error.hpp"
+#include "jobq/kinds/http_request.hpp"
+#endif
+
 namespace jobq::cli {
 
 namespace {
@@ -22,6 +27,18 @@ JobSpec read_spec(const ParsedArgs& args) {
     if (auto at = args.value("--at")) spec.run_at(parse_timestamp(*at, "--at"));
     apply_job_options(spec, args);
     validate_in_option_terms(spec);
+#ifdef JOBQ_CLI_WITH_KINDS
+    // A built-in kind's payload is checked now, so a bad one is refused before anything is
+    // written rather than discarded by the worker later.
+    if (spec.kind() == kinds::http_kind) {
+        try {
+            (void)kinds::parse_http_request(spec.payload());
+        } catch (const Error& e) {
+            throw Error(e.code(), fmt::format("payload of a jobq.http job: {}", e.what()),
+                        "payload." + e.field());
+        }
+    }
+#endif
     return spec;
 }
 
