@@ -66,6 +66,8 @@ TEST_CASE("internal addresses are refused with the reason, public ones pass") {
              {"::ffff:10.0.0.1", "private"},
              {"64:ff9b::a9fe:a9fe", "cloud metadata"},
              {"2002:7f00:1::", "loopback"},
+             {"::ffff:0:7f00:1", "loopback"},
+             {"64:ff9b:1::7f00:1", "local-use NAT64"},
          }) {
         CAPTURE(c.addr);
         const std::string why = refusal(g, c.addr);

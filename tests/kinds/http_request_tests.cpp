@@ -77,6 +77,10 @@ TEST_CASE("every bad field is refused by name") {
     CHECK(refused_field(with("method", "GET\r\nX: y")) == "method");
     CHECK(refused_field(with("headers", {{"X-Ok", "a\r\nInjected: 1"}})) == "headers.X-Ok");
     CHECK(refused_field(with("headers", {{"Bad Name", "v"}})) == "headers.Bad Name");
+    CHECK(refused_field(with("headers", {{"X-Esc", "a\x1b" "b"}})) == "headers.X-Esc");
+    CHECK(refused_field(with("headers", {{"X-Del", "a\x7f"}})) == "headers.X-Del");
+    CHECK(refused_field(with("headers", {{"x-a", "1"}, {"X-A", "2"}})) == "headers.x-a");
+    CHECK(refused_field({{"url", "http://user:secret@h/"}}) == "url");
     CHECK(refused_field(with("headers", {{"Content-Length", "5"}})) == "headers.Content-Length");
     CHECK(refused_field(with("headers", {{"Transfer-Encoding", "chunked"}})) ==
           "headers.Transfer-Encoding");

@@ -71,6 +71,9 @@ const std::vector<Range>& internal_ranges() {
         {v6({}, 128), "unspecified (::)"},
         {v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128), "loopback"},
         {v6({0x01, 0x00}, 64), "discard-only (100::/64)"},
+        // Local-use NAT64 (RFC 8215): where the IPv4 address sits depends on the prefix length
+        // the network chose, so the whole range is internal.
+        {v6({0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, 48), "local-use NAT64"},
         {v6({0x20, 0x01, 0x0d, 0xb8}, 32), "documentation"},
         {v6({0x20, 0x01, 0x00, 0x00}, 23), "IETF protocol assignments"},
         {v6({0xfc}, 7), "private (unique local)"},
@@ -169,7 +172,9 @@ std::optional<std::string_view> internal_range(const Bytes& raw) {
     // 64:ff9b::a.b.c.d (NAT64), 2002:AABB:CCDD::/48 (6to4), ::a.b.c.d (deprecated compatible).
     static constexpr std::uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
     static constexpr std::uint8_t zeros[12] = {};
-    if (std::memcmp(x.data(), nat64, 12) == 0) {
+    // ::ffff:0:a.b.c.d, the IPv4-translated form (RFC 2765).
+    static constexpr std::uint8_t translated[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0};
+    if (std::memcmp(x.data(), nat64, 12) == 0 || std::memcmp(x.data(), translated, 12) == 0) {
         x = mapped_v4(raw[12], raw[13], raw[14], raw[15]);
     } else if (raw[0] == 0x20 && raw[1] == 0x02) {
         x = mapped_v4(raw[2], raw[3], raw[4], raw[5]);

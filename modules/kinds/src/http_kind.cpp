@@ -249,7 +249,10 @@ asio::awaitable<json> HttpKind::run(JobContext& ctx) {
         if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && resp.truncated)) {
             const std::string detail = errbuf[0] ? printable(errbuf) : curl_easy_strerror(code);
             if (!hop_guard.refusals.empty()) throw Discard(hop_guard.refusals.front());
-            if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
+            // A malformed URL stays malformed. (CURLE_UNSUPPORTED_PROTOCOL is retried: the
+            // scheme was checked already, and libcurl also reports a reused connection that a
+            // bad earlier response left garbage on as "HTTP/0.9 not allowed" this way.)
+            if (code == CURLE_URL_MALFORMAT) {
                 throw Discard(fmt::format("{}: {}", describe(method, url), detail));
             }
             if (code == CURLE_OPERATION_TIMEDOUT) {

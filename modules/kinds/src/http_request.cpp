@@ -91,6 +91,14 @@ void check_url(const std::string& url) {
     if (s != "http" && s != "https") {
         bad("url", fmt::format("url scheme must be http or https, not '{}'", printable(s)));
     }
+    // Credentials in the URL would be copied into every error and result the job keeps.
+    char* user = nullptr;
+    const bool has_user = curl_url_get(u.get(), CURLUPART_USER, &user, 0) == CURLUE_OK;
+    curl_free(user);
+    if (has_user) {
+        bad("url", "url must not carry credentials (user:password@); send them in an "
+                   "Authorization header");
+    }
     char* host = nullptr;
     curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
     const bool has_host = host && *host;
@@ -160,8 +168,18 @@ HttpRequest parse_http_request(const json& payload) {
                                            max_header_bytes));
                 }
                 for (unsigned char c : text) {
-                    if (c == '\r' || c == '\n' || c == '\0') {
-                        bad(field, fmt::format("{} must not contain CR, LF or NUL", field));
+                    // RFC 9110 field values: visible characters, spaces and tabs only.
+                    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                        bad(field, fmt::format("{} must not contain control characters (CR, LF, "
+                                               "NUL, ESC, DEL, ...)",
+                                               field));
+                    }
+                }
+                for (const auto& [earlier, ignored] : r.headers) {
+                    if (lower(earlier) == lower(name)) {
+                        bad(field, fmt::format("header '{}' is given twice (names are "
+                                               "case-insensitive); servers disagree on which wins",
+                                               printable(name)));
                     }
                 }
                 r.headers.emplace_back(name, text);
