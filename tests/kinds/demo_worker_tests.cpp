@@ -100,6 +100,20 @@ TEST_CASE("jobq enqueue refuses a bad jobq.http payload by field and writes noth
         CHECK(WEXITSTATUS(status) == 2);
         CHECK(cli.stderr_text().find("jobq.http") != std::string::npos);
     }
+    // jobq.email too: an injected header in the subject is refused before anything is written.
+    std::vector<std::string> mail{
+        JOBQ_CLI,
+        "--db",
+        db,
+        "enqueue",
+        "jobq.email",
+        json{{"to", "a@example.com"}, {"subject", "hi\r\nBcc: x@evil.example"}, {"text", "t"}}
+            .dump()};
+    ChildProcess cli(dir.path(), "bad-mail", std::move(mail), {.null_stdin = true});
+    const int status = cli.wait_exit();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 2);
+    CHECK(cli.stderr_text().find("jobq.email") != std::string::npos);
     jobq::SqliteStore store(db);
     CHECK(store.list({}).jobs.empty());
 }

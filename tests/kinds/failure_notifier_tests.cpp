@@ -231,6 +231,10 @@ TEST_CASE("notifier options are checked field by field") {
     NotifierOptions empty_mail = rule("x", "m");
     empty_mail.channels["m"] = {NotifyChannel::Via::email, "", "", {}};
     CHECK(refused(empty_mail) == "channels.m.to");
+    NotifierOptions bad_mail = rule("x", "m");
+    bad_mail.channels["m"] = {
+        NotifyChannel::Via::email, "", "", {"ops@example.com", "not an address"}};
+    CHECK(refused(bad_mail) == "channels.m.to[1]");
     NotifierOptions zero = rule("x", "m");
     zero.channels["m"] = {NotifyChannel::Via::email, "", "", {"a@b.c"}};
     zero.window = 0s;

@@ -17,6 +17,7 @@
 #include "jobq/job_context.hpp"
 #include "jobq/job_spec.hpp"
 #include "jobq/kinds/email_kind.hpp"
+#include "jobq/kinds/email_message.hpp"
 #include "jobq/kinds/http_request.hpp"
 #include "jobq/signals.hpp"
 #include "jobq/time_format.hpp"
@@ -81,6 +82,10 @@ void check(const NotifierOptions& o) {
         if (name.empty() || name == "off") bad(field, "a channel needs a name other than 'off'");
         if (c.via == NotifyChannel::Via::email) {
             if (c.to.empty()) bad(field + ".to", "an e-mail channel needs recipients");
+            for (std::size_t i = 0; i < c.to.size(); ++i) {
+                // Checked now, not when the first notice is sent (and discarded).
+                (void)parse_email_address(c.to[i], fmt::format("{}.to[{}]", field, i));
+            }
         } else {
             // The same checks a jobq.http payload gets, now rather than at the first failure.
             json p = {{"url", c.url}};

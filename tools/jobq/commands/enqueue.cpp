@@ -7,6 +7,7 @@
 
 #ifdef JOBQ_CLI_WITH_KINDS
 #include "jobq/error.hpp"
+#include "jobq/kinds/email_kind.hpp"
 #include "jobq/kinds/http_request.hpp"
 #endif
 
@@ -30,11 +31,16 @@ JobSpec read_spec(const ParsedArgs& args) {
 #ifdef JOBQ_CLI_WITH_KINDS
     // A built-in kind's payload is checked now, so a bad one is refused before anything is
     // written rather than discarded by the worker later.
-    if (spec.kind() == kinds::http_kind) {
+    if (spec.kind() == kinds::http_kind || spec.kind() == kinds::email_kind) {
         try {
-            (void)kinds::parse_http_request(spec.payload());
+            if (spec.kind() == kinds::http_kind) {
+                (void)kinds::parse_http_request(spec.payload());
+            } else {
+                // No sender default here: the worker's JOBQ_SMTP_FROM may supply `from`.
+                (void)kinds::email_job(spec.payload());
+            }
         } catch (const Error& e) {
-            throw Error(e.code(), fmt::format("payload of a jobq.http job: {}", e.what()),
+            throw Error(e.code(), fmt::format("payload of a {} job: {}", spec.kind(), e.what()),
                         "payload." + e.field());
         }
     }
