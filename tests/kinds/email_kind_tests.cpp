@@ -22,10 +22,12 @@
 
 #include "base64.hpp"
 #include "harness.hpp"
+#include "job_checks.hpp"
 #include "jobq/error.hpp"
 #include "jobq/kinds/email_kind.hpp"
 #include "server_process.hpp"
 #include "smtp_dialogue.hpp"
+#include "test_certificate.hpp"
 
 using namespace std::chrono_literals;
 using jobq::Job;
@@ -33,30 +35,11 @@ using jobq::JobState;
 using jobq::kinds::EmailOptions;
 using jobq::kinds::SmtpDialogue;
 using jobq::kinds::SmtpTls;
+using jobq::test::contains;
+using jobq::test::last_error;
 using nlohmann::json;
 
 namespace {
-
-// A certificate for 127.0.0.1 and localhost, made once per run with the openssl tool: the
-// server's identity, and the CA the worker is told to trust (it is self-signed).
-struct TlsFiles {
-    jobq::test::TempDir dir;
-    std::string cert = dir.file("cert.pem");
-    std::string key = dir.file("key.pem");
-    TlsFiles() {
-        const std::string command = fmt::format(
-            "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost "
-            "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -days 2 -keyout {} -out {} "
-            ">/dev/null 2>&1",
-            key, cert);
-        REQUIRE(std::system(command.c_str()) == 0);
-    }
-};
-
-const TlsFiles& tls_files() {
-    static const TlsFiles files;
-    return files;
-}
 
 std::vector<std::string> server_args(const jobq::test::TempDir& dir,
                                      std::vector<std::string> args) {
@@ -75,7 +58,9 @@ struct SmtpServer {
           port(process.info().at("port").get<int>()) {}
 
     static std::vector<std::string> tls(const char* mode) {
-        return {"--tls", mode, "--cert", tls_files().cert, "--key", tls_files().key};
+        return {"--tls",  mode,
+                "--cert", jobq::test::test_certificate().cert,
+                "--key",  jobq::test::test_certificate().key};
     }
 
     std::string url(const char* scheme = "smtp") const {
@@ -108,7 +93,7 @@ EmailOptions tls_options(const SmtpServer& server, const char* scheme = "smtp") 
     EmailOptions o = plain_options(server);
     o.url = server.url(scheme);
     o.tls = SmtpTls::required;
-    o.ca_file = tls_files().cert;
+    o.ca_file = jobq::test::test_certificate().cert;
     return o;
 }
 
@@ -150,15 +135,6 @@ std::string sha256_hex(const std::string& bytes) {
     std::string out;
     for (unsigned char b : digest) out += fmt::format("{:02x}", b);
     return out;
-}
-
-std::string last_error(const Job& j) {
-    REQUIRE_FALSE(j.errors.empty());
-    return j.errors.back().message;
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
 }
 
 std::string crlf_to_lf(std::string s) {

@@ -12,16 +12,20 @@
 #include "curl_multi.hpp"
 #include "harness.hpp"
 #include "http_test_server.hpp"
+#include "job_checks.hpp"
 #include "jobq/kinds/http_kind.hpp"
 #include "jobq/kinds/webhook_signature.hpp"
+#include "test_certificate.hpp"
 
 using namespace std::chrono_literals;
 using jobq::Job;
 using jobq::JobSpec;
 using jobq::JobState;
 using jobq::kinds::HttpOptions;
+using jobq::test::contains;
 using jobq::test::Harness;
 using jobq::test::HttpTestServer;
+using jobq::test::last_error;
 using nlohmann::json;
 
 namespace {
@@ -48,15 +52,6 @@ struct HttpHarness : Harness {
         });
     }
 };
-
-std::string last_error(const Job& j) {
-    REQUIRE_FALSE(j.errors.empty());
-    return j.errors.back().message;
-}
-
-bool contains(const std::string& s, const std::string& part) {
-    return s.find(part) != std::string::npos;
-}
 
 // `s` percent-encoded for a query parameter.
 std::string escaped(const std::string& s) {
@@ -378,9 +373,8 @@ TEST_CASE("credentials do not follow a redirect to another origin") {
 }
 
 TEST_CASE("TLS is verified: an unknown certificate fails the attempt, a trusted one passes") {
-    jobq::test::TempDir dir;
-    jobq::test::TestCertificate cert(dir.path());
-    HttpTestServer server({"--cert", cert.cert.string(), "--key", cert.key.string()});
+    const auto& cert = jobq::test::test_certificate();
+    HttpTestServer server({"--cert", cert.cert, "--key", cert.key});
     {
         HttpHarness h;
         const Job job = h.finished(h.enqueue({{"url", server.url("/status/200", "https")}}, 3));
@@ -388,7 +382,7 @@ TEST_CASE("TLS is verified: an unknown certificate fails the attempt, a trusted 
         CHECK(contains(last_error(job), "certificate"));
     }
     HttpOptions o = loopback_allowed();
-    o.ca_file = cert.cert.string();
+    o.ca_file = cert.cert;
     HttpHarness h(o);
     const Job job = h.finished(h.enqueue({{"url", server.url("/status/200?body=tls", "https")}}));
     CHECK(job.state == JobState::completed);

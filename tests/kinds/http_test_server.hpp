@@ -3,8 +3,6 @@
 
 #include <curl/curl.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,19 +12,6 @@
 #include "server_process.hpp"
 
 namespace jobq::test {
-
-/// A self-signed certificate for 127.0.0.1 and localhost, made with the openssl CLI.
-struct TestCertificate {
-    std::filesystem::path cert, key;
-    explicit TestCertificate(const std::filesystem::path& dir)
-        : cert(dir / "cert.pem"), key(dir / "key.pem") {
-        const std::string cmd =
-            "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-            "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
-            key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
-        REQUIRE(std::system(cmd.c_str()) == 0);
-    }
-};
 
 class HttpTestServer {
   public:

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "ascii.hpp"
 #include "jobq/error.hpp"
 
 namespace jobq::kinds {
@@ -82,12 +83,6 @@ const std::vector<Range>& internal_ranges() {
         {v6({0xff}, 8), "multicast"},
     };
     return ranges;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 bool valid_host_name(std::string_view h) {
@@ -190,7 +185,7 @@ std::optional<std::string_view> internal_range(const Bytes& raw) {
 
 AddressGuard::AddressGuard(const std::vector<std::string>& allow) {
     for (std::size_t i = 0; i < allow.size(); ++i) {
-        const std::string entry = lower(allow[i]);
+        const std::string entry = ascii_lower(allow[i]);
         if (auto net = parse_network(entry)) {
             networks_.push_back(*net);
         } else if (entry.starts_with("*.") && valid_host_name(entry.substr(2))) {
@@ -208,7 +203,7 @@ AddressGuard::AddressGuard(const std::vector<std::string>& allow) {
 }
 
 bool AddressGuard::host_allowed(std::string_view host) const {
-    const std::string h = lower(host);
+    const std::string h = ascii_lower(host);
     if (std::find(hosts_.begin(), hosts_.end(), h) != hosts_.end()) return true;
     for (const auto& s : suffixes_) {
         if (h.size() > s.size() && h.ends_with(s)) return true;

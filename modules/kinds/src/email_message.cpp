@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "ascii.hpp"
 #include "base64.hpp"
 #include "jobq/error.hpp"
 
@@ -41,12 +42,6 @@ constexpr std::array<std::string_view, 12> reserved_headers = {
 
 [[noreturn]] void refuse(std::string_view field, std::string_view why) {
     throw Error(ErrorCode::invalid_argument, fmt::format("{}: {}", field, why), std::string(field));
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 std::string_view trim(std::string_view s) {
@@ -234,7 +229,7 @@ std::optional<std::string> body_from_json(const json& payload, std::string_view 
 }
 
 bool is_reserved_header(std::string_view name) {
-    const std::string l = lower(name);
+    const std::string l = ascii_lower(name);
     if (l.starts_with("content-")) return true;
     return std::find(reserved_headers.begin(), reserved_headers.end(), l) != reserved_headers.end();
 }
@@ -301,7 +296,7 @@ void check_content_type(std::string_view ct, std::string_view field) {
         !is_token(type.substr(slash + 1))) {
         bad("expected type/subtype, as in application/pdf");
     }
-    const std::string major = lower(type.substr(0, slash));
+    const std::string major = ascii_lower(type.substr(0, slash));
     if (major == "multipart" || major == "message") {
         bad("multipart and message types cannot be attached as files (they would need their "
             "own structure)");
@@ -317,7 +312,7 @@ void check_content_type(std::string_view ct, std::string_view field) {
             !is_token(param.substr(eq + 1))) {
             bad("parameters must be name=value tokens, as in text/csv; charset=utf-8");
         }
-        const std::string attr = lower(param.substr(0, eq));
+        const std::string attr = ascii_lower(param.substr(0, eq));
         if (attr == "name" || attr == "boundary") {
             bad(fmt::format("'{}' is set by jobq (the filename goes in filename)", attr));
         }
@@ -411,7 +406,7 @@ std::vector<std::string> EmailMessage::recipients() const {
     for (const auto* list : {&to, &cc, &bcc}) {
         for (const auto& a : *list) {
             const auto at = a.address.find('@');
-            const std::string key = a.address.substr(0, at) + lower(a.address.substr(at));
+            const std::string key = a.address.substr(0, at) + ascii_lower(a.address.substr(at));
             if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
             seen.push_back(key);
             out.push_back(a.address);

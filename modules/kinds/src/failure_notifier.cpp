@@ -6,13 +6,13 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdlib>
 #include <mutex>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "environment.hpp"
 #include "jobq/error.hpp"
 #include "jobq/job_context.hpp"
 #include "jobq/job_spec.hpp"
@@ -112,31 +112,10 @@ void check(const NotifierOptions& o) {
     }
 }
 
-std::vector<std::string> split_commas(const char* text) {
-    std::vector<std::string> out;
-    std::string_view rest(text);
-    while (!rest.empty()) {
-        const auto comma = rest.find(',');
-        std::string_view one = rest.substr(0, comma);
-        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
-        while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
-        if (!one.empty()) out.emplace_back(one);
-    }
-    return out;
-}
-
+// The variable's value as an integer lo..hi, or `fallback` when it is unset.
 int env_int(const char* name, int lo, int hi, int fallback) {
     const char* v = std::getenv(name);
-    if (!v) return fallback;
-    std::string_view s(v);
-    int out = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || out < lo || out > hi) {
-        bad(name,
-            fmt::format("{} must be an integer {}..{}, not '{}'", name, lo, hi, printable(s)));
-    }
-    return out;
+    return v ? static_cast<int>(env_integer(name, v, lo, hi)) : fallback;
 }
 
 }  // namespace
@@ -147,7 +126,7 @@ NotifierOptions notifier_options_from_env() {
     o.window = std::chrono::seconds{env_int("JOBQ_NOTIFY_WINDOW_S", 1, 7 * 24 * 3600, 300)};
     if (const char* q = std::getenv("JOBQ_NOTIFY_QUEUE")) o.queue = q;
     std::vector<std::string> kinds = {"*"};
-    if (const char* k = std::getenv("JOBQ_NOTIFY_KINDS")) kinds = split_commas(k);
+    if (const char* k = std::getenv("JOBQ_NOTIFY_KINDS")) kinds = env_list(k);
     auto add = [&](const std::string& name, NotifyChannel c) {
         o.channels[name] = std::move(c);
         for (const auto& kind : kinds) o.rules.push_back({kind, name, after});
@@ -161,7 +140,7 @@ NotifierOptions notifier_options_from_env() {
         add("slack", {NotifyChannel::Via::slack, url, "", {}});
     }
     if (const char* to = std::getenv("JOBQ_NOTIFY_EMAIL_TO")) {
-        add("email", {NotifyChannel::Via::email, "", "", split_commas(to)});
+        add("email", {NotifyChannel::Via::email, "", "", env_list(to)});
     }
     check(o);
     return o;

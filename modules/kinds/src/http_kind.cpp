@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "address_guard.hpp"
+#include "ascii.hpp"
 #include "curl_multi.hpp"
 #include "easy_handle.hpp"
 #include "http_response.hpp"
@@ -53,11 +54,6 @@ curl_socket_t open_socket(void* p, curlsocktype purpose, curl_sockaddr* address)
     return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 struct UrlParts {
     std::string scheme, host, port;
 };
@@ -71,7 +67,7 @@ std::optional<UrlParts> parts_of(const std::string& url) {
     UrlParts out;
     auto get = [&](CURLUPart part, std::string& into, unsigned flags) {
         char* v = nullptr;
-        if (curl_url_get(u.get(), part, &v, flags) == CURLUE_OK && v) into = lower(v);
+        if (curl_url_get(u.get(), part, &v, flags) == CURLUE_OK && v) into = ascii_lower(v);
         curl_free(v);
     };
     get(CURLUPART_SCHEME, out.scheme, 0);
@@ -172,7 +168,7 @@ asio::awaitable<json> HttpKind::run(JobContext& ctx) {
     std::optional<std::string> body = req.body;
     bool json_body = req.body_is_json;
     auto headers = req.headers;
-    const auto first = parts_of(url);
+    std::optional<UrlParts> first;  // the origin of the request as given: the first hop's
 
     for (int hop = 0;; ++hop) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -184,6 +180,7 @@ asio::awaitable<json> HttpKind::run(JobContext& ctx) {
                             describe(method, url), format_duration(timeout)));
         }
         const auto here = parts_of(url);
+        if (hop == 0) first = here;
         HopGuard hop_guard{&guard_, here ? here->host : std::string{}, {}};
         ResponseCollector resp;
         resp.limit = keep_bytes;
@@ -232,7 +229,7 @@ asio::awaitable<json> HttpKind::run(JobContext& ctx) {
         Slist header_list;
         bool has_content_type = false;
         for (const auto& [name, value] : headers) {
-            if (lower(name) == "content-type") has_content_type = true;
+            if (ascii_lower(name) == "content-type") has_content_type = true;
             // "Name:" alone would tell libcurl to drop the header; "Name;" sends it empty.
             append(header_list, value.empty() ? name + ";" : name + ": " + value);
         }
@@ -292,14 +289,15 @@ asio::awaitable<json> HttpKind::run(JobContext& ctx) {
                     method = "GET";
                     body.reset();
                     json_body = false;
-                    std::erase_if(headers,
-                                  [](const auto& h) { return lower(h.first) == "content-type"; });
+                    std::erase_if(headers, [](const auto& h) {
+                        return ascii_lower(h.first) == "content-type";
+                    });
                 }
                 // Credentials meant for one origin do not travel to another.
                 if (!first || to->scheme != first->scheme || to->host != first->host ||
                     to->port != first->port) {
                     std::erase_if(headers, [](const auto& h) {
-                        const std::string n = lower(h.first);
+                        const std::string n = ascii_lower(h.first);
                         return n == "authorization" || n == "cookie";
                     });
                 }

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "address_guard.hpp"
+#include "ascii.hpp"
+#include "environment.hpp"
 #include "jobq/error.hpp"
 #include "jobq/kinds/webhook_signature.hpp"
 
@@ -21,35 +23,12 @@ namespace {
 
 constexpr std::string_view secret_prefix = "JOBQ_WEBHOOK_SECRET_";
 
-std::int64_t env_integer(const char* name, const char* text, std::int64_t lo, std::int64_t hi) {
-    std::string_view s(text);
-    std::int64_t v = 0;
-    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v < lo || v > hi) {
-        throw Error(
-            ErrorCode::invalid_argument,
-            fmt::format("{} must be an integer {}..{}, not '{}'", name, lo, hi, printable(s)),
-            name);
-    }
-    return v;
-}
-
 }  // namespace
 
 HttpOptions http_options_from_env() {
     HttpOptions o;
     if (const char* hosts = std::getenv("JOBQ_HTTP_ALLOW_HOSTS")) {
-        std::string_view rest(hosts);
-        while (!rest.empty()) {
-            const auto comma = rest.find(',');
-            std::string_view one = rest.substr(0, comma);
-            rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-            while (!one.empty() && std::isspace(static_cast<unsigned char>(one.front())))
-                one.remove_prefix(1);
-            while (!one.empty() && std::isspace(static_cast<unsigned char>(one.back())))
-                one.remove_suffix(1);
-            if (!one.empty()) o.allow_hosts.emplace_back(one);
-        }
+        o.allow_hosts = env_list(hosts);
         try {
             AddressGuard check(o.allow_hosts);
         } catch (const Error& e) {
@@ -63,8 +42,8 @@ HttpOptions http_options_from_env() {
         if (!entry.starts_with(secret_prefix)) continue;
         const auto eq = entry.find('=');
         if (eq == std::string_view::npos) continue;
-        std::string name(entry.substr(secret_prefix.size(), eq - secret_prefix.size()));
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        const std::string name =
+            ascii_lower(entry.substr(secret_prefix.size(), eq - secret_prefix.size()));
         const std::string variable(entry.substr(0, eq));
         if (name.empty()) {
             throw Error(ErrorCode::invalid_argument,

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "ascii.hpp"
 #include "curl_multi.hpp"
 #include "jobq/error.hpp"
 #include "jobq/json_input.hpp"
@@ -31,12 +32,6 @@ constexpr std::size_t max_response_bytes_bound = std::size_t{1} << 30;
 
 [[noreturn]] void bad(std::string field, std::string message) {
     throw Error(ErrorCode::invalid_argument, std::move(message), std::move(field));
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
 }
 
 // RFC 9110 token characters (method and header names).
@@ -86,7 +81,7 @@ void check_url(const std::string& url) {
     }
     char* scheme = nullptr;
     curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0);
-    const std::string s = scheme ? lower(scheme) : std::string{};
+    const std::string s = scheme ? ascii_lower(scheme) : std::string{};
     curl_free(scheme);
     if (s != "http" && s != "https") {
         bad("url", fmt::format("url scheme must be http or https, not '{}'", printable(s)));
@@ -96,8 +91,9 @@ void check_url(const std::string& url) {
     const bool has_user = curl_url_get(u.get(), CURLUPART_USER, &user, 0) == CURLUE_OK;
     curl_free(user);
     if (has_user) {
-        bad("url", "url must not carry credentials (user:password@); send them in an "
-                   "Authorization header");
+        bad("url",
+            "url must not carry credentials (user:password@); send them in an "
+            "Authorization header");
     }
     char* host = nullptr;
     curl_url_get(u.get(), CURLUPART_HOST, &host, 0);
@@ -115,7 +111,7 @@ StatusRange parse_status(const json& v, const std::string& field) {
         return {static_cast<int>(code), static_cast<int>(code)};
     }
     if (v.is_string()) {
-        const std::string s = lower(v.get<std::string>());
+        const std::string s = ascii_lower(v.get<std::string>());
         if (s.size() == 3 && s[0] >= '1' && s[0] <= '5' && s[1] == 'x' && s[2] == 'x') {
             const int lo = (s[0] - '0') * 100;
             return {lo, lo + 99};
@@ -156,7 +152,7 @@ HttpRequest parse_http_request(const json& payload) {
                     bad(field,
                         fmt::format("header name '{}' is not a valid HTTP token", printable(name)));
                 }
-                if (reserved_header(lower(name))) {
+                if (reserved_header(ascii_lower(name))) {
                     bad(field, fmt::format("header '{}' is set by the request itself and may not "
                                            "be given",
                                            name));
@@ -176,7 +172,7 @@ HttpRequest parse_http_request(const json& payload) {
                     }
                 }
                 for (const auto& [earlier, ignored] : r.headers) {
-                    if (lower(earlier) == lower(name)) {
+                    if (ascii_lower(earlier) == ascii_lower(name)) {
                         bad(field, fmt::format("header '{}' is given twice (names are "
                                                "case-insensitive); servers disagree on which wins",
                                                printable(name)));
@@ -229,10 +225,10 @@ HttpRequest parse_http_request(const json& payload) {
                 if (!v[i].is_string() || !is_token(v[i].get<std::string>())) {
                     bad(field, fmt::format("{} must be a header name", field));
                 }
-                r.response_headers.push_back(lower(v[i].get<std::string>()));
+                r.response_headers.push_back(ascii_lower(v[i].get<std::string>()));
             }
         } else if (key == "signing_secret") {
-            r.signing_secret = lower(string_field(v, "signing_secret").get<std::string>());
+            r.signing_secret = ascii_lower(string_field(v, "signing_secret").get<std::string>());
             if (r.signing_secret.empty() || r.signing_secret.size() > 100 ||
                 !std::all_of(r.signing_secret.begin(), r.signing_secret.end(), [](char c) {
                     return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -265,7 +261,7 @@ HttpRequest parse_http_request(const json& payload) {
     if (r.method == "HEAD" && r.body) bad("body", "a HEAD request cannot carry a body");
     if (!r.signing_secret.empty()) {
         for (const auto& [name, value] : r.headers) {
-            if (lower(name).starts_with("webhook-")) {
+            if (ascii_lower(name).starts_with("webhook-")) {
                 bad("headers." + name, fmt::format("header '{}' is set by signing and may not be "
                                                    "given with signing_secret",
                                                    name));

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 
+#include "ascii.hpp"
 #include "base64.hpp"
 #include "jobq/error.hpp"
 #include "jobq/json_input.hpp"
@@ -51,8 +52,7 @@ std::size_t ResponseCollector::on_header(char* data, std::size_t size, std::size
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) return len;
-    std::string name(trim(line.substr(0, colon)));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = ascii_lower(trim(line.substr(0, colon)));
     std::string_view value = trim(line.substr(colon + 1));
     if (value.size() > max_header_value) value = value.substr(0, max_header_value);
     if (name == "retry-after") self->retry_after = std::string(value);
